@@ -1,0 +1,160 @@
+#include "eventmesh/clock.h"
+
+#include <chrono>
+#include <cstdio>
+
+namespace eventmesh {
+namespace {
+
+constexpr int64_t kNanosPerSecond = 1000000000;
+
+// Days since 1970-01-01 of a proleptic Gregorian date.
+int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+void CivilFromDays(int64_t z, int64_t* y, unsigned* m, unsigned* d) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  *d = doy - (153 * mp + 2) / 5 + 1;
+  *m = mp < 10 ? mp + 3 : mp - 9;
+  *y = static_cast<int64_t>(yoe) + era * 400 + (*m <= 2);
+}
+
+bool IsLeap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+unsigned DaysInMonth(int64_t y, unsigned m) {
+  static constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30,
+                                       31, 31, 30, 31, 30, 31};
+  return m == 2 && IsLeap(y) ? 29 : kDays[m - 1];
+}
+
+// Reads exactly `n` digits at text[*i]; false when they are not digits.
+bool ReadDigits(std::string_view text, size_t* i, int n, int* value) {
+  if (*i + n > text.size()) return false;
+  int v = 0;
+  for (int k = 0; k < n; ++k) {
+    char c = text[*i + k];
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  *i += n;
+  *value = v;
+  return true;
+}
+
+bool Expect(std::string_view text, size_t* i, char c) {
+  if (*i >= text.size() || text[*i] != c) return false;
+  ++*i;
+  return true;
+}
+
+}  // namespace
+
+int64_t MonotonicNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t WallNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string FormatRfc3339(int64_t unix_nanos) {
+  int64_t secs = unix_nanos / kNanosPerSecond;
+  int64_t frac = unix_nanos % kNanosPerSecond;
+  if (frac < 0) {
+    frac += kNanosPerSecond;
+    --secs;
+  }
+  int64_t days = secs / 86400;
+  int64_t rem = secs % 86400;
+  if (rem < 0) {
+    rem += 86400;
+    --days;
+  }
+  int64_t y;
+  unsigned m, d;
+  CivilFromDays(days, &y, &m, &d);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02d.%09lldZ",
+                static_cast<long long>(y), m, d, static_cast<int>(rem / 3600),
+                static_cast<int>(rem / 60 % 60), static_cast<int>(rem % 60),
+                static_cast<long long>(frac));
+  return buf;
+}
+
+bool ParseRfc3339(std::string_view text, int64_t* unix_nanos) {
+  size_t i = 0;
+  int year, month, day, hour, minute, second;
+  if (!ReadDigits(text, &i, 4, &year) || !Expect(text, &i, '-') ||
+      !ReadDigits(text, &i, 2, &month) || !Expect(text, &i, '-') ||
+      !ReadDigits(text, &i, 2, &day)) {
+    return false;
+  }
+  if (i >= text.size() || (text[i] != 'T' && text[i] != 't' && text[i] != ' '))
+    return false;
+  ++i;
+  if (!ReadDigits(text, &i, 2, &hour) || !Expect(text, &i, ':') ||
+      !ReadDigits(text, &i, 2, &minute) || !Expect(text, &i, ':') ||
+      !ReadDigits(text, &i, 2, &second)) {
+    return false;
+  }
+  if (month < 1 || month > 12 || day < 1 ||
+      day > static_cast<int>(DaysInMonth(year, month)) || hour > 23 ||
+      minute > 59 || second > 60) {
+    return false;
+  }
+
+  // An optional fraction, kept to nanoseconds.
+  int64_t nanos = 0;
+  if (i < text.size() && text[i] == '.') {
+    ++i;
+    int digits = 0;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+      if (digits < 9) nanos = nanos * 10 + (text[i] - '0');
+      ++digits;
+      ++i;
+    }
+    if (digits == 0) return false;
+    for (; digits < 9; ++digits) nanos *= 10;
+  }
+
+  // The offset: Z or +hh:mm / -hh:mm.
+  int64_t offset_secs = 0;
+  if (i >= text.size()) return false;
+  if (text[i] == 'Z' || text[i] == 'z') {
+    ++i;
+  } else if (text[i] == '+' || text[i] == '-') {
+    int sign = text[i] == '-' ? -1 : 1;
+    ++i;
+    int oh, om;
+    if (!ReadDigits(text, &i, 2, &oh) || !Expect(text, &i, ':') ||
+        !ReadDigits(text, &i, 2, &om) || oh > 23 || om > 59) {
+      return false;
+    }
+    offset_secs = sign * (oh * 3600 + om * 60);
+  } else {
+    return false;
+  }
+  if (i != text.size()) return false;
+
+  int64_t secs = DaysFromCivil(year, month, day) * 86400 + hour * 3600 +
+                 minute * 60 + second - offset_secs;
+  *unix_nanos = secs * kNanosPerSecond + nanos;
+  return true;
+}
+
+}  // namespace eventmesh

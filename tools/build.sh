@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Configures and builds EventMesh into build/<type>. Usage:
+#   tools/build.sh [release|debug|asan|tsan] [extra cmake args...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+kind=${1:-release}
+shift || true
+args=()
+case "$kind" in
+  release) args+=(-DCMAKE_BUILD_TYPE=RelWithDebInfo) ;;
+  debug) args+=(-DCMAKE_BUILD_TYPE=Debug) ;;
+  asan) args+=(-DCMAKE_BUILD_TYPE=Debug
+               -DEVENTMESH_SANITIZE=address,undefined
+               -DEVENTMESH_BUILD_PYTHON=OFF) ;;
+  tsan) args+=(-DCMAKE_BUILD_TYPE=RelWithDebInfo
+               -DEVENTMESH_SANITIZE=thread -DEVENTMESH_BUILD_PYTHON=OFF) ;;
+  *) echo "usage: tools/build.sh [release|debug|asan|tsan]" >&2; exit 2 ;;
+esac
+command -v ccache >/dev/null && args+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache
+                                       -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+[ "${CI:-}" = "true" ] && args+=(-DEVENTMESH_WERROR=ON)
+
+cmake -S . -B "build/$kind" "${args[@]}" "$@" >/dev/null
+cmake --build "build/$kind" -j "$(nproc)"
