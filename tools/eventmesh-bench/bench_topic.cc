@@ -5,13 +5,15 @@
 // "<tenant>.<domain>.<entity>.<event>", and each tenant holds about ten
 // subscriptions, mostly exact, some with '*', one with '>'. The number of
 // tenants grows with the number of subscriptions, so a topic matches about
-// the same number of subscriptions at every size; a flat time then shows
+// the same number of subscriptions at every size (half the topics matched
+// are made to fit a subscription, half are random); a flat time then shows
 // that the index never looks at subscriptions that cannot match.
 //
 // The peer is a linear scan that calls PatternMatches on every pattern,
 // which is what matching costs without an index.
 
 #include <benchmark/benchmark.h>
+#include <malloc.h>
 
 #include <algorithm>
 #include <array>
@@ -45,6 +47,7 @@ struct Workload {
   std::vector<std::string> patterns;
   std::vector<std::string> topics;  // what the benchmark matches, in turn
   SubscriptionIndex index;
+  size_t index_bytes = 0;  // heap the index took, by glibc's accounting
 };
 
 class NameSource {
@@ -60,6 +63,25 @@ class NameSource {
 
   std::string Topic() {
     return Tenant() + "." + Domain() + "." + Entity() + "." + EventName();
+  }
+
+  // A topic `pattern` matches: each '*' and '>' replaced by tokens.
+  std::string TopicFitting(std::string_view pattern) {
+    std::string topic;
+    while (!pattern.empty()) {
+      size_t dot = pattern.find('.');
+      std::string_view token = pattern.substr(0, dot);
+      pattern.remove_prefix(dot == pattern.npos ? pattern.size() : dot + 1);
+      if (!topic.empty()) topic += '.';
+      if (token == "*") {
+        topic += Entity();
+      } else if (token == ">") {
+        topic += Entity() + "." + EventName();
+      } else {
+        topic += token;
+      }
+    }
+    return topic;
   }
 
   // 6 in 10 exact, 3 in 10 with one '*', 1 in 10 ending in '>'.
@@ -91,10 +113,21 @@ std::unique_ptr<Workload> BuildWorkload(size_t subscriptions) {
     // Tenants fill up in turn, so each holds about the same number.
     std::string tenant = "t" + std::to_string(i % tenants);
     work->patterns.push_back(names.Pattern(tenant));
-    work->index.Add(work->patterns.back(), i);
   }
+  size_t heap_before = mallinfo2().uordblks;
+  for (size_t i = 0; i < subscriptions; ++i) {
+    work->index.Add(work->patterns[i], i);
+  }
+  work->index_bytes = mallinfo2().uordblks - heap_before;
+  // Half the topics are made to fit a subscription, as published topics
+  // usually have a subscriber; the other half are random.
   for (size_t i = 0; i < kQueryTopics; ++i) {
-    work->topics.push_back(names.Topic());
+    if (i % 2 == 0) {
+      work->topics.push_back(names.Topic());
+    } else {
+      const std::string& pattern = work->patterns[names.Pick(subscriptions)];
+      work->topics.push_back(names.TopicFitting(pattern));
+    }
   }
   return work;
 }
@@ -134,6 +167,8 @@ void BM_TopicIndexMatch(benchmark::State& state) {
   }
   SetCounters(state, work, MonotonicNanos() - start, ids);
   state.counters["trie_nodes"] = static_cast<double>(work.index.node_count());
+  state.counters["bytes_per_sub"] =
+      static_cast<double>(work.index_bytes) / work.patterns.size();
 }
 BENCHMARK(BM_TopicIndexMatch)
     ->RangeMultiplier(10)

@@ -9,15 +9,19 @@
 // Layout, for speed. Match runs once per published event, so it allocates
 // nothing of its own: the topic is split into std::string_view tokens as
 // the walk goes, and exact children are found with a string_view lookup in
-// a hash map keyed by std::string (heterogeneous lookup, no temporary
-// string). A node keeps what every visit reads first (the '*' child and the
-// two id lists) at its front, and hashes the token only when it has exact
-// children at all. The ids of one node sit in one contiguous vector, so
-// copying a node's matches into the output is a block copy. Each node is
-// its own heap allocation: a match costs about one cache miss per level and
-// branch, which is what keeps it flat from ten to a million subscriptions.
-// TODO: nodes in one arena with small inline child arrays would halve the
-// memory of very wide levels (about 200 bytes per leaf today).
+// a TokenMap, an open-addressing hash table keyed by std::string that holds
+// each child node in its own slot (no temporary string, no separate node
+// allocation). Descending one level therefore costs about one cache miss,
+// where std::unordered_map<std::string, std::unique_ptr<Node>> costs four
+// (bucket, previous node, map node, trie node); with a million
+// subscriptions that made matching about four times slower (figures in
+// docs/benchmarks.md). A node keeps what every visit reads (the '*' child
+// and the two id lists) next to each other, hashes the token only when it
+// has exact children, and keeps its ids in one array so copying matches
+// out is a block copy; a single id, the usual case, sits in the node
+// itself. Once the index outgrows the caches, page-table walks cost as
+// much as the misses themselves; running with transparent huge pages
+// (GLIBC_TUNABLES=glibc.malloc.hugetlb=1) removes most of them.
 //
 // Not thread-safe: the mesh guards it with its own lock. Concurrent calls
 // to the const methods are safe when nothing modifies the index meanwhile.
@@ -29,7 +33,6 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 namespace eventmesh {
@@ -71,6 +74,8 @@ class SubscriptionIndex {
  private:
   struct Node;
 
+  Node* StarChild(Node* node);
+  Node* ExactChild(Node* node, std::string_view token);
   bool RemoveBelow(Node* node, std::string_view rest, uint64_t id);
   static void MatchBelow(const Node& node, std::string_view rest,
                          std::vector<uint64_t>* out);
