@@ -117,10 +117,22 @@ size_t Utf8SequenceLength(std::string_view s, size_t i) {
   return n;
 }
 
+// nlohmann's lexer takes a NUL byte for the end of the input, which would
+// let anything follow one. No JSON text contains a NUL, so refuse it here.
+bool HasNul(std::string_view text) {
+  return text.find('\0') != std::string_view::npos;
+}
+
 template <typename Json>
 bool ParseInto(std::string_view text, Json* out, std::string* error,
                int max_depth) {
   *out = Json();
+  if (HasNul(text)) {
+    if (error != nullptr) {
+      *error = "a NUL byte at offset " + std::to_string(text.find('\0'));
+    }
+    return false;
+  }
   nlohmann::detail::json_sax_dom_parser<Json> dom(*out,
                                                   /*allow_exceptions=*/false);
   BoundedSax<decltype(dom)> sax(&dom, max_depth, error);
@@ -142,6 +154,7 @@ bool ParseJson(std::string_view text, nlohmann::ordered_json* out,
 }
 
 bool IsJsonText(std::string_view text, int max_depth) {
+  if (HasNul(text)) return false;
   NullSax sink;
   BoundedSax<NullSax> sax(&sink, max_depth, nullptr);
   return nlohmann::json::sax_parse(text.begin(), text.end(), &sax);
