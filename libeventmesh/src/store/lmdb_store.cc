@@ -663,6 +663,9 @@ void LmdbStore::ProcessGroup(std::vector<Op>& group) {
   }
 
   if (status.ok()) {
+    // Published before any done runs: a caller that saw its append done
+    // finds it below Stats().next_position.
+    next_position_seen_.store(next_position_, std::memory_order_relaxed);
     // A flush-only group commits nothing, so LMDB does not flush for it.
     if (sync && unsynced_) SyncNow();
     if (!sync && batch && unsynced_since_ == 0) {
@@ -954,7 +957,6 @@ void LmdbStore::FinishGroup(std::vector<Op>& group, const Status& status) {
     }
   }
   appended_.fetch_add(appended, std::memory_order_relaxed);
-  next_position_seen_.store(next_position_, std::memory_order_relaxed);
 }
 
 // Doubles the map (up to max_map_bytes). Readers are held off meanwhile:
