@@ -38,6 +38,7 @@
 #include "eventmesh/clock.h"
 #include "eventmesh/store.h"
 #include "eventmesh/topic.h"
+#include "store/dedup_table.h"
 #include "store/lmdb_util.h"
 #include "store/log_format.h"
 #include "store/store_common.h"
@@ -64,8 +65,11 @@ constexpr size_t kTrimChunk = 2000;
 
 struct AppendOp {
   std::vector<std::shared_ptr<Event>> events;
-  std::string encoded;         // every event's binary encoding, back to back
-  std::vector<uint32_t> ends;  // where each event's encoding ends
+  // Every event's log record (log_format.h), back to back, built by the
+  // publisher with the stored time and sequence left for the writer. An
+  // event that failed CheckAppendable has an empty record.
+  std::string records;
+  std::vector<uint32_t> ends;  // where each event's record ends
   std::vector<AppendOutcome> outcomes;
   Store::AppendDone done;
 };
@@ -96,13 +100,6 @@ struct TopicState {
   bool trim_queued = false;
 };
 
-struct DedupEntry {
-  uint64_t position = 0;
-  uint64_t sequence = 0;
-  int64_t stored_at = 0;
-  uint32_t topic_id = 0;
-};
-
 // A removal of a topic's oldest records: by its retention rule, or (for
 // DeleteTopic) every record up to `through_sequence`.
 struct TrimJob {
@@ -119,7 +116,6 @@ struct Undo {
   int64_t last_stored_at = 0;
   uint32_t next_topic_id = 0;
   std::vector<std::pair<std::string, std::optional<TopicState>>> topics;
-  std::vector<std::pair<uint64_t, std::optional<DedupEntry>>> dedup;
   size_t dedup_order_size = 0;
 };
 
@@ -168,11 +164,12 @@ class LmdbStore final : public Store {
   void FailInline(Op& op, const Status& status);
   void WriterLoop();
   void ProcessGroup(std::vector<Op>& group);
+  void RetireGroup(std::vector<Op>& group);
   int ApplyGroup(MDB_txn* txn, std::vector<Op>& group, Undo* undo);
   int ApplyAppend(MDB_txn* txn, MDB_cursor* log, MDB_cursor* seq, AppendOp& op,
                   int64_t now, Undo* undo);
   int FindDuplicate(MDB_txn* txn, const Event& event, uint64_t hash,
-                    int64_t now, AppendOutcome* outcome);
+                    AppendOutcome* outcome);
   int ApplyState(MDB_txn* txn, StateOp& op);
   int WriteTouchedTopics(MDB_txn* txn);
   int WriteCounters(MDB_txn* txn);
@@ -216,6 +213,7 @@ class LmdbStore final : public Store {
   std::condition_variable writer_cv_;
   std::condition_variable space_cv_;
   std::vector<Op> queue_;
+  std::vector<Op> retired_;  // a finished group for a publisher to free
   size_t queued_events_ = 0;
   bool writer_idle_ = false;
   bool closed_ = false;  // no more operations accepted
@@ -230,8 +228,7 @@ class LmdbStore final : public Store {
   uint64_t map_size_ = 0;
   uint64_t txn_epoch_ = 0;
   std::vector<TopicState*> touched_;
-  std::unordered_map<uint64_t, DedupEntry> dedup_;
-  std::deque<std::pair<int64_t, uint64_t>> dedup_order_;  // oldest first
+  DedupTable dedup_;
   std::deque<TrimJob> trims_;
   int64_t unsynced_since_ = 0;  // monotonic time of the oldest unflushed
                                 // kBatch commit, 0 when none
@@ -517,9 +514,8 @@ Status LmdbStore::RebuildDedup(MDB_txn* txn) {
     auto topic = topics_.find(std::string(view.topic));
     uint32_t topic_id = topic == topics_.end() ? 0 : topic->second.meta.id;
     uint64_t position = GetBigEndian64(static_cast<char*>(key.mv_data));
-    dedup_[view.dedup_hash] = {position, view.sequence, view.stored_at,
-                               topic_id};
-    dedup_order_.emplace_back(view.stored_at, view.dedup_hash);
+    dedup_.Insert({view.dedup_hash, position, view.sequence, topic_id},
+                  view.stored_at);
   }
   return Status();
 }
@@ -529,17 +525,26 @@ Status LmdbStore::RebuildDedup(MDB_txn* txn) {
 
 void LmdbStore::Append(std::vector<std::shared_ptr<Event>> events,
                        Durability durability, AppendDone done) {
-  // Encode on the caller's thread: it spreads the work over the
-  // publishers and keeps the writer's per-event cost low.
+  // Build the log records on the caller's thread: it spreads the encoding
+  // and hashing over the publishers and leaves the writer a copy and two
+  // stores per event.
   AppendOp op;
   op.ends.reserve(events.size());
   size_t estimate = 0;
-  for (const auto& event : events) estimate += event->data.size() + 128;
-  op.encoded.reserve(estimate);
+  for (const auto& event : events) estimate += event->data.size() + 160;
+  op.records.reserve(estimate);
   for (const auto& event : events) {
-    AppendBinary(*event, &op.encoded);
-    op.ends.push_back(static_cast<uint32_t>(op.encoded.size()));
+    if (CheckAppendable(*event).ok()) {
+      size_t start = op.records.size();
+      size_t header = LogHeaderSize(event->topic.size());
+      op.records.resize(start + header);
+      AppendBinary(*event, &op.records);
+      WriteLogHeader(event->topic, 0, 0, DedupHash(event->source, event->id),
+                     op.records.data() + start);
+    }
+    op.ends.push_back(static_cast<uint32_t>(op.records.size()));
   }
+  op.outcomes.resize(events.size());
   size_t count = events.size();
   op.events = std::move(events);
   op.done = std::move(done);
@@ -571,6 +576,10 @@ void LmdbStore::Enqueue(Op op, size_t events) {
     writer_idle_ = false;
     writer_cv_.notify_one();
   }
+  // Free a finished group's events and records here, off the writer.
+  std::vector<Op> finished;
+  if (std::this_thread::get_id() != writer_id_) finished.swap(retired_);
+  lock.unlock();
 }
 
 // Completes an operation that never reached the writer.
@@ -604,6 +613,7 @@ void LmdbStore::WriterLoop() {
                   std::chrono::nanoseconds(options_.batch_window).count());
         }
         if (deadline <= now) break;
+        retired_.clear();  // nobody came to take it
         writer_idle_ = true;
         writer_cv_.wait_for(lock, std::chrono::nanoseconds(deadline - now));
         writer_idle_ = false;
@@ -615,7 +625,7 @@ void LmdbStore::WriterLoop() {
       if (closed_ && group.empty()) break;
     }
     if (!group.empty()) ProcessGroup(group);
-    group.clear();
+    RetireGroup(group);
 
     int64_t now = MonotonicNanos();
     if (unsynced_since_ != 0 &&
@@ -631,6 +641,17 @@ void LmdbStore::WriterLoop() {
     if (job.promise) job.promise->set_value(Closed("the store was closed"));
   }
   trims_.clear();
+}
+
+// Hands the finished group to the next publisher to free: releasing a
+// group's events costs the writer several frees per event, and the
+// publishers run on other cores. The done callbacks were already released.
+void LmdbStore::RetireGroup(std::vector<Op>& group) {
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    if (retired_.empty()) retired_.swap(group);
+  }
+  group.clear();
 }
 
 void LmdbStore::ProcessGroup(std::vector<Op>& group) {
@@ -712,7 +733,7 @@ int LmdbStore::ApplyGroup(MDB_txn* txn, std::vector<Op>& group, Undo* undo) {
   undo->next_position = next_position_;
   undo->last_stored_at = last_stored_at_;
   undo->next_topic_id = next_topic_id_;
-  undo->dedup_order_size = dedup_order_.size();
+  undo->dedup_order_size = dedup_.order_size();
 
   int64_t now = std::max(WallNanos(), last_stored_at_);
   last_stored_at_ = now;
@@ -738,21 +759,23 @@ int LmdbStore::ApplyGroup(MDB_txn* txn, std::vector<Op>& group, Undo* undo) {
 
 int LmdbStore::ApplyAppend(MDB_txn* txn, MDB_cursor* log, MDB_cursor* seq,
                            AppendOp& op, int64_t now, Undo* undo) {
-  op.outcomes.assign(op.events.size(), AppendOutcome{});
   bool dedup = options_.dedup_window.count() > 0;
   TopicState* topic = nullptr;
   uint32_t begin = 0;
   for (size_t i = 0; i < op.events.size(); ++i) {
     Event& event = *op.events[i];
     AppendOutcome& outcome = op.outcomes[i];
-    std::string_view encoding(op.encoded.data() + begin, op.ends[i] - begin);
+    std::string_view record(op.records.data() + begin, op.ends[i] - begin);
     begin = op.ends[i];
-    outcome.status = CheckAppendable(event);
-    if (!outcome.status.ok()) continue;
-
-    uint64_t hash = DedupHash(event.source, event.id);
+    outcome = AppendOutcome{};
+    if (record.empty()) {
+      outcome.status = CheckAppendable(event);
+      continue;
+    }
+    size_t header = LogHeaderSize(event.topic.size());
+    uint64_t hash = GetFixed<uint64_t>(record.data() + header - 8);
     if (dedup) {
-      int rc = FindDuplicate(txn, event, hash, now, &outcome);
+      int rc = FindDuplicate(txn, event, hash, &outcome);
       if (rc != 0) return rc;
       if (outcome.duplicate) continue;
     }
@@ -760,19 +783,19 @@ int LmdbStore::ApplyAppend(MDB_txn* txn, MDB_cursor* log, MDB_cursor* seq,
       topic = &TouchTopic(event.topic, undo);
     }
 
-    // The log record: header and encoding written straight into the page.
+    // The log record, copied straight into its page, then stamped.
     uint64_t sequence = topic->meta.last_sequence + 1;
     uint64_t position = next_position_;
     char key_bytes[8];
     PutBigEndian64(position, key_bytes);
-    size_t header = LogHeaderSize(event.topic.size());
     MDB_val key{8, key_bytes};
-    MDB_val value{header + encoding.size(), nullptr};
+    MDB_val value{record.size(), nullptr};
     int rc = mdb_cursor_put(log, &key, &value, MDB_APPEND | MDB_RESERVE);
     if (rc != 0) return rc;
     char* out = static_cast<char*>(value.mv_data);
-    WriteLogHeader(event.topic, now, sequence, hash, out);
-    std::memcpy(out + header, encoding.data(), encoding.size());
+    std::memcpy(out, record.data(), record.size());
+    PutFixed<int64_t>(now, out + header - 24);
+    PutFixed<uint64_t>(sequence, out + header - 16);
 
     // The sequence index. Keys of the newest topic sort last, so its
     // entries can be appended without a search.
@@ -790,18 +813,12 @@ int LmdbStore::ApplyAppend(MDB_txn* txn, MDB_cursor* log, MDB_cursor* seq,
     topic->meta.last_sequence = sequence;
     if (topic->meta.first_sequence == 0) topic->meta.first_sequence = sequence;
     ++topic->meta.count;
-    topic->meta.bytes += header + encoding.size();
+    topic->meta.bytes += record.size();
     event.sequence = sequence;
     event.stored_at_nanos = now;
     outcome.sequence = sequence;
     outcome.position = position;
-    if (dedup) {
-      auto [it, inserted] = dedup_.try_emplace(hash);
-      undo->dedup.emplace_back(
-          hash, inserted ? std::nullopt : std::optional(it->second));
-      it->second = {position, sequence, now, topic->meta.id};
-      dedup_order_.emplace_back(now, hash);
-    }
+    if (dedup) dedup_.Insert({hash, position, sequence, topic->meta.id}, now);
   }
   return 0;
 }
@@ -810,11 +827,10 @@ int LmdbStore::ApplyAppend(MDB_txn* txn, MDB_cursor* log, MDB_cursor* seq,
 // window. A hash match is confirmed against the stored record when it is
 // still there; one that retention removed counts as a match.
 int LmdbStore::FindDuplicate(MDB_txn* txn, const Event& event, uint64_t hash,
-                             int64_t now, AppendOutcome* outcome) {
-  auto it = dedup_.find(hash);
-  int64_t window = std::chrono::nanoseconds(options_.dedup_window).count();
-  if (it == dedup_.end() || it->second.stored_at < now - window) return 0;
-  const DedupEntry& entry = it->second;
+                             AppendOutcome* outcome) {
+  const DedupTable::Entry* found = dedup_.Find(hash);
+  if (found == nullptr) return 0;
+  DedupTable::Entry entry = *found;
   char key_bytes[8];
   PutBigEndian64(entry.position, key_bytes);
   MDB_val key{8, key_bytes}, value;
@@ -913,14 +929,7 @@ void LmdbStore::RollBack(Undo& undo) {
       topics_.erase(it->first);
     }
   }
-  for (auto it = undo.dedup.rbegin(); it != undo.dedup.rend(); ++it) {
-    if (it->second) {
-      dedup_[it->first] = *it->second;
-    } else {
-      dedup_.erase(it->first);
-    }
-  }
-  while (dedup_order_.size() > undo.dedup_order_size) dedup_order_.pop_back();
+  dedup_.RollBack(undo.dedup_order_size, undo.next_position);
   touched_.clear();
   ++txn_epoch_;  // saved copies are stale now
 }
@@ -939,8 +948,10 @@ void LmdbStore::FinishGroup(std::vector<Op>& group, const Status& status) {
         }
       }
       if (append->done) append->done(append->outcomes);
+      append->done = nullptr;  // its captures die on this thread
     } else if (auto* state = std::get_if<StateOp>(&op.body)) {
       if (state->done) state->done(status.ok() ? state->status : status);
+      state->done = nullptr;
     } else if (auto* control = std::get_if<ControlOp>(&op.body)) {
       if (control->kind == ControlOp::kFlush) {
         control->promise->set_value(status);
@@ -978,13 +989,7 @@ bool LmdbStore::GrowMap() {
 }
 
 void LmdbStore::PruneDedup(int64_t now) {
-  int64_t horizon =
-      now - std::chrono::nanoseconds(options_.dedup_window).count();
-  while (!dedup_order_.empty() && dedup_order_.front().first < horizon) {
-    auto it = dedup_.find(dedup_order_.front().second);
-    if (it != dedup_.end() && it->second.stored_at < horizon) dedup_.erase(it);
-    dedup_order_.pop_front();
-  }
+  dedup_.Expire(now - std::chrono::nanoseconds(options_.dedup_window).count());
 }
 
 // ===========================================================================
@@ -1156,9 +1161,7 @@ void LmdbStore::FailTrims(const Status& status) {
 }
 
 void LmdbStore::ForgetDedupOfTopic(uint32_t topic_id) {
-  for (auto it = dedup_.begin(); it != dedup_.end();) {
-    it = it->second.topic_id == topic_id ? dedup_.erase(it) : std::next(it);
-  }
+  dedup_.EraseTopic(topic_id);
 }
 
 // ===========================================================================
@@ -1480,6 +1483,7 @@ Status LmdbStore::Close() {
     }
     writer_.join();
   }
+  retired_.clear();
   Status status;
   std::unique_lock<std::shared_mutex> lock(env_mu_);
   if (env_ != nullptr) {
