@@ -63,6 +63,9 @@ constexpr size_t kMaxQueuedEvents = size_t{1} << 18;
 // Records removed per retention or DeleteTopic transaction.
 constexpr size_t kTrimChunk = 2000;
 
+// The store whose writer thread this is, if any.
+thread_local const Store* tls_writer_of = nullptr;
+
 struct AppendOp {
   std::vector<std::shared_ptr<Event>> events;
   // Every event's log record (log_format.h), back to back, built by the
@@ -160,6 +163,7 @@ class LmdbStore final : public Store {
   Status RebuildDedup(MDB_txn* txn);
 
   // --- the writer thread ---
+  bool OnWriterThread() const { return tls_writer_of == this; }
   void Enqueue(Op op, size_t events);
   void FailInline(Op& op, const Status& status);
   void WriterLoop();
@@ -218,7 +222,6 @@ class LmdbStore final : public Store {
   bool writer_idle_ = false;
   bool closed_ = false;  // no more operations accepted
   std::thread writer_;
-  std::thread::id writer_id_;
 
   // Owned by the writer thread (and by Open before it starts).
   std::unordered_map<std::string, TopicState> topics_;
@@ -312,7 +315,6 @@ Status LmdbStore::Open() {
       MonotonicNanos() +
       std::chrono::nanoseconds(options_.retention_interval).count();
   writer_ = std::thread([this] { WriterLoop(); });
-  writer_id_ = writer_.get_id();
   return Status();
 }
 
@@ -561,7 +563,7 @@ void LmdbStore::Enqueue(Op op, size_t events) {
   std::unique_lock<std::mutex> lock(queue_mu_);
   // Back-pressure, except for the writer itself (a done callback that
   // appends) which would otherwise wait for itself.
-  if (std::this_thread::get_id() != writer_id_) {
+  if (!OnWriterThread()) {
     space_cv_.wait(
         lock, [&] { return closed_ || queued_events_ < kMaxQueuedEvents; });
   }
@@ -578,7 +580,7 @@ void LmdbStore::Enqueue(Op op, size_t events) {
   }
   // Free a finished group's events and records here, off the writer.
   std::vector<Op> finished;
-  if (std::this_thread::get_id() != writer_id_) finished.swap(retired_);
+  if (!OnWriterThread()) finished.swap(retired_);
   lock.unlock();
 }
 
@@ -599,6 +601,7 @@ void LmdbStore::FailInline(Op& op, const Status& status) {
 // The writer thread
 
 void LmdbStore::WriterLoop() {
+  tls_writer_of = this;
   std::vector<Op> group;
   for (;;) {
     {
@@ -1419,7 +1422,7 @@ Result<std::vector<std::pair<std::string, std::string>>> LmdbStore::ListState(
 // Control
 
 Status LmdbStore::DeleteTopic(std::string_view topic) {
-  if (std::this_thread::get_id() == writer_id_) {
+  if (OnWriterThread()) {
     return FailedPrecondition(
         "DeleteTopic cannot be called from an append's done callback");
   }
@@ -1431,7 +1434,7 @@ Status LmdbStore::DeleteTopic(std::string_view topic) {
 }
 
 Status LmdbStore::Flush() {
-  if (std::this_thread::get_id() == writer_id_) {
+  if (OnWriterThread()) {
     return FailedPrecondition(
         "Flush cannot be called from an append's done callback");
   }
@@ -1477,7 +1480,7 @@ Status LmdbStore::Close() {
     space_cv_.notify_all();
   }
   if (writer_.joinable()) {
-    if (std::this_thread::get_id() == writer_id_) {
+    if (OnWriterThread()) {
       return FailedPrecondition(
           "Close cannot be called from an append's done callback");
     }
