@@ -189,6 +189,10 @@ class LmdbStore final : public Store {
   void ScheduleRetention(int64_t now_mono);
   void ScheduleTrimIfOver(TopicState& topic);
   void RunTrimChunk();
+  int ApplyTrims(MDB_txn* txn, size_t budget, size_t* finished_jobs,
+                 std::vector<std::string>* emptied, Undo* undo);
+  void CompleteTrims(size_t finished_jobs,
+                     const std::vector<std::string>& emptied);
   int TrimTopic(MDB_txn* txn, TopicState& topic, const TrimJob& job,
                 int64_t now, size_t* budget, bool* finished, Undo* undo);
   void FailTrims(const Status& status);
@@ -1022,6 +1026,8 @@ void LmdbStore::ScheduleTrimIfOver(TopicState& topic) {
   trims_.push_back({topic.name, false, 0, nullptr});
 }
 
+// Runs one small transaction of pending removals; on a full map it grows
+// the map or retries with fewer removals.
 void LmdbStore::RunTrimChunk() {
   size_t chunk = kTrimChunk;
   for (;;) {
@@ -1032,70 +1038,82 @@ void LmdbStore::RunTrimChunk() {
       return;
     }
     Undo undo;
-    ++txn_epoch_;
-    touched_.clear();
-    size_t budget = chunk;
     size_t finished_jobs = 0;
-    int64_t now = WallNanos();
     std::vector<std::string> emptied;  // deleted topics to forget
-    for (; rc == 0 && budget > 0 && finished_jobs < trims_.size();) {
-      TrimJob& job = trims_[finished_jobs];
-      auto it = topics_.find(job.topic);
-      bool finished = true;
-      if (it != topics_.end()) {
-        rc = TrimTopic(txn, it->second, job, now, &budget, &finished, &undo);
-      }
-      if (!finished) break;
-      if (rc == 0 && it != topics_.end() && job.delete_topic &&
-          it->second.meta.count == 0 &&
-          it->second.meta.last_sequence == job.through_sequence) {
-        MDB_val key = ToVal(job.topic);
-        rc = mdb_del(txn, topics_db_, &key, nullptr);
-        if (rc == 0) emptied.push_back(job.topic);
-      }
-      ++finished_jobs;
-    }
-    // Emptied topics are gone from the database; do not write them back.
-    std::erase_if(touched_, [&](TopicState* t) {
-      return std::find(emptied.begin(), emptied.end(), t->name) !=
-             emptied.end();
-    });
-    if (rc == 0) rc = WriteTouchedTopics(txn);
+    rc = ApplyTrims(txn, chunk, &finished_jobs, &emptied, &undo);
     if (rc == 0) {
       rc = CommitTxn(txn, false);
     } else {
       mdb_txn_abort(txn);
     }
-    if (rc != 0) {
-      RollBack(undo);
-      if (rc == MDB_MAP_FULL && GrowMap()) continue;
-      // At the map's limit a smaller transaction may still fit.
-      if (rc == MDB_MAP_FULL && chunk > 1) {
-        chunk = std::max<size_t>(1, chunk / 8);
-        continue;
-      }
-      FailTrims(LmdbStatus(rc, "remove old records from '" + path_ + "'"));
+    if (rc == 0) {
+      CompleteTrims(finished_jobs, emptied);
       return;
     }
-
-    // Committed: drop emptied topics and complete finished jobs.
-    for (const std::string& name : emptied) {
-      auto it = topics_.find(name);
-      if (it == topics_.end()) continue;
-      ForgetDedupOfTopic(it->second.meta.id);
-      topics_.erase(it);
+    RollBack(undo);
+    if (rc == MDB_MAP_FULL && GrowMap()) continue;
+    // At the map's limit a smaller transaction may still fit.
+    if (rc == MDB_MAP_FULL && chunk > 1) {
+      chunk = std::max<size_t>(1, chunk / 8);
+      continue;
     }
-    touched_.clear();
-    for (size_t i = 0; i < finished_jobs; ++i) {
-      TrimJob& job = trims_.front();
-      auto it = topics_.find(job.topic);
-      if (!job.delete_topic && it != topics_.end()) {
-        it->second.trim_queued = false;
-      }
-      if (job.promise) job.promise->set_value(Status());
-      trims_.pop_front();
-    }
+    FailTrims(LmdbStatus(rc, "remove old records from '" + path_ + "'"));
     return;
+  }
+}
+
+// Works through the pending jobs in order, removing at most `budget`
+// records. Counts the jobs it finished and names the topics it deleted.
+int LmdbStore::ApplyTrims(MDB_txn* txn, size_t budget, size_t* finished_jobs,
+                          std::vector<std::string>* emptied, Undo* undo) {
+  ++txn_epoch_;
+  touched_.clear();
+  int64_t now = WallNanos();
+  int rc = 0;
+  while (rc == 0 && budget > 0 && *finished_jobs < trims_.size()) {
+    TrimJob& job = trims_[*finished_jobs];
+    auto it = topics_.find(job.topic);
+    bool finished = true;
+    if (it != topics_.end()) {
+      rc = TrimTopic(txn, it->second, job, now, &budget, &finished, undo);
+    }
+    if (!finished) break;
+    if (rc == 0 && it != topics_.end() && job.delete_topic &&
+        it->second.meta.count == 0 &&
+        it->second.meta.last_sequence == job.through_sequence) {
+      MDB_val key = ToVal(job.topic);
+      rc = mdb_del(txn, topics_db_, &key, nullptr);
+      if (rc == 0) emptied->push_back(job.topic);
+    }
+    ++*finished_jobs;
+  }
+  // Emptied topics are gone from the database; do not write them back.
+  std::erase_if(touched_, [&](TopicState* t) {
+    return std::find(emptied->begin(), emptied->end(), t->name) !=
+           emptied->end();
+  });
+  if (rc == 0) rc = WriteTouchedTopics(txn);
+  return rc;
+}
+
+// After the commit: forgets deleted topics and completes finished jobs.
+void LmdbStore::CompleteTrims(size_t finished_jobs,
+                              const std::vector<std::string>& emptied) {
+  for (const std::string& name : emptied) {
+    auto it = topics_.find(name);
+    if (it == topics_.end()) continue;
+    ForgetDedupOfTopic(it->second.meta.id);
+    topics_.erase(it);
+  }
+  touched_.clear();
+  for (size_t i = 0; i < finished_jobs; ++i) {
+    TrimJob& job = trims_.front();
+    auto it = topics_.find(job.topic);
+    if (!job.delete_topic && it != topics_.end()) {
+      it->second.trim_queued = false;
+    }
+    if (job.promise) job.promise->set_value(Status());
+    trims_.pop_front();
   }
 }
 
