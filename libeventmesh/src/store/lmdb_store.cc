@@ -75,6 +75,7 @@ struct AppendOp {
   std::vector<uint32_t> ends;  // where each event's record ends
   std::vector<AppendOutcome> outcomes;
   Store::AppendDone done;
+  bool check_duplicates = true;
 };
 
 struct StateOp {
@@ -130,8 +131,9 @@ class LmdbStore final : public Store {
 
   Status Open();
 
+  using Store::Append;
   void Append(std::vector<std::shared_ptr<Event>> events, Durability durability,
-              AppendDone done) override;
+              AppendDone done, bool check_duplicates) override;
   void PutState(std::string key, std::string value, Durability durability,
                 StateDone done) override;
   Result<std::string> GetState(std::string_view key) override;
@@ -516,7 +518,9 @@ Status LmdbStore::RebuildDedup(MDB_txn* txn) {
   for (rc = mdb_cursor_get(cursor, &key, &value, MDB_SET_RANGE); rc == 0;
        rc = mdb_cursor_get(cursor, &key, &value, MDB_NEXT)) {
     LogRecordView view;
-    if (!ParseLogRecord(ToView(value), &view)) continue;
+    if (!ParseLogRecord(ToView(value), &view) || view.dedup_hash == 0) {
+      continue;
+    }
     auto topic = topics_.find(std::string(view.topic));
     uint32_t topic_id = topic == topics_.end() ? 0 : topic->second.meta.id;
     uint64_t position = GetBigEndian64(static_cast<char*>(key.mv_data));
@@ -530,10 +534,12 @@ Status LmdbStore::RebuildDedup(MDB_txn* txn) {
 // Publishing side
 
 void LmdbStore::Append(std::vector<std::shared_ptr<Event>> events,
-                       Durability durability, AppendDone done) {
+                       Durability durability, AppendDone done,
+                       bool check_duplicates) {
   // Build the log records on the caller's thread: it spreads the encoding
   // and hashing over the publishers and leaves the writer a copy and two
-  // stores per event.
+  // stores per event. A dedup hash of 0 marks a record the caller vouched
+  // for: it is neither checked nor remembered.
   AppendOp op;
   op.ends.reserve(events.size());
   size_t estimate = 0;
@@ -545,8 +551,9 @@ void LmdbStore::Append(std::vector<std::shared_ptr<Event>> events,
       size_t header = LogHeaderSize(event->topic.size());
       op.records.resize(start + header);
       AppendBinary(*event, &op.records);
-      WriteLogHeader(event->topic, 0, 0, DedupHash(event->source, event->id),
-                     op.records.data() + start);
+      uint64_t hash =
+          check_duplicates ? DedupHash(event->source, event->id) : 0;
+      WriteLogHeader(event->topic, 0, 0, hash, op.records.data() + start);
     }
     op.ends.push_back(static_cast<uint32_t>(op.records.size()));
   }
@@ -554,6 +561,7 @@ void LmdbStore::Append(std::vector<std::shared_ptr<Event>> events,
   size_t count = events.size();
   op.events = std::move(events);
   op.done = std::move(done);
+  op.check_duplicates = check_duplicates;
   Enqueue(Op{durability, std::move(op)}, count);
 }
 
@@ -691,9 +699,6 @@ void LmdbStore::ProcessGroup(std::vector<Op>& group) {
   }
 
   if (status.ok()) {
-    // Published before any done runs: a caller that saw its append done
-    // finds it below Stats().next_position.
-    next_position_seen_.store(next_position_, std::memory_order_relaxed);
     // A flush-only group commits nothing, so LMDB does not flush for it.
     if (sync && unsynced_) SyncNow();
     if (!sync && batch && unsynced_since_ == 0) {
@@ -766,7 +771,7 @@ int LmdbStore::ApplyGroup(MDB_txn* txn, std::vector<Op>& group, Undo* undo) {
 
 int LmdbStore::ApplyAppend(MDB_txn* txn, MDB_cursor* log, MDB_cursor* seq,
                            AppendOp& op, int64_t now, Undo* undo) {
-  bool dedup = options_.dedup_window.count() > 0;
+  bool dedup = options_.dedup_window.count() > 0 && op.check_duplicates;
   TopicState* topic = nullptr;
   uint32_t begin = 0;
   for (size_t i = 0; i < op.events.size(); ++i) {
@@ -944,6 +949,8 @@ void LmdbStore::RollBack(Undo& undo) {
 // Runs the callbacks of a group in order, with `status` when the group as
 // a whole failed.
 void LmdbStore::FinishGroup(std::vector<Op>& group, const Status& status) {
+  // Readers woken by the callbacks must already see the new end.
+  next_position_seen_.store(next_position_, std::memory_order_release);
   uint64_t appended = 0;
   for (Op& op : group) {
     if (auto* append = std::get_if<AppendOp>(&op.body)) {
