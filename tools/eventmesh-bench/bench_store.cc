@@ -35,6 +35,8 @@ using Clock = std::chrono::steady_clock;
 // A fresh directory under $TMPDIR, removed with its contents afterwards.
 class BenchDir {
  public:
+  BenchDir(const BenchDir&) = delete;
+  BenchDir& operator=(const BenchDir&) = delete;
   BenchDir() {
     std::string templ =
         (std::filesystem::temp_directory_path() / "em-bench-store-XXXXXX")
@@ -272,22 +274,22 @@ void FillForReplay(const std::string& dir, size_t count) {
   (*store)->Close().IgnoreError();  // finishes every queued append
 }
 
+// The replay store, filled on first use. A function-local static, so its
+// directory is removed when the benchmark binary exits.
 struct ReplayFixture {
+  ReplayFixture() {
+    if (const char* n = getenv("EVENTMESH_BENCH_REPLAY_EVENTS")) {
+      count = std::strtoull(n, nullptr, 10);
+    }
+    FillForReplay(dir.path(), count);
+  }
   BenchDir dir;
-  size_t count = 0;
+  size_t count = 10000000;
 };
 
 ReplayFixture& Replay() {
-  static ReplayFixture* fixture = [] {
-    auto* f = new ReplayFixture;
-    f->count = 10000000;
-    if (const char* n = getenv("EVENTMESH_BENCH_REPLAY_EVENTS")) {
-      f->count = std::strtoull(n, nullptr, 10);
-    }
-    FillForReplay(f->dir.path(), f->count);
-    return f;
-  }();
-  return *fixture;
+  static ReplayFixture fixture;
+  return fixture;
 }
 
 void BM_StoreReplay(benchmark::State& state) {

@@ -157,8 +157,8 @@ class Store {
                       Durability durability, AppendDone done,
                       bool check_duplicates) = 0;
   // Append() with duplicates checked.
-  void Append(std::vector<std::shared_ptr<Event>> events,
-              Durability durability, AppendDone done) {
+  void Append(std::vector<std::shared_ptr<Event>> events, Durability durability,
+              AppendDone done) {
     Append(std::move(events), durability, std::move(done), true);
   }
 
