@@ -2,9 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 #include <string>
 #include <vector>
+
+#include "topic/subscription_index.h"
 
 namespace eventmesh {
 namespace {
@@ -303,9 +306,10 @@ TEST(PatternMatches, SystemNamesAreMatchedLikeOthers) {
   EXPECT_TRUE(PatternMatches("$SYS.>", "$SYS.node.up"));
   EXPECT_FALSE(PatternMatches("$SYS.>", "SYS.node.up"));
   EXPECT_TRUE(PatternMatches("$DLQ.*.>", "$DLQ.workers.orders.created"));
-  // Wildcards do not single out '$' names; the mesh decides who sees them.
-  EXPECT_TRUE(PatternMatches(">", "$SYS.node.up"));
-  EXPECT_TRUE(PatternMatches("*.node.up", "$SYS.node.up"));
+  // A leading wildcard does not reach '$' names, so a '>' subscriber
+  // does not receive dead letters or the mesh's own events.
+  EXPECT_FALSE(PatternMatches(">", "$SYS.node.up"));
+  EXPECT_FALSE(PatternMatches("*.node.up", "$SYS.node.up"));
 }
 
 TEST(PatternMatches, ComparesWholeTokensOnly) {
@@ -314,6 +318,35 @@ TEST(PatternMatches, ComparesWholeTokensOnly) {
   EXPECT_FALSE(PatternMatches("ab.c", "a.bc"));
   EXPECT_TRUE(PatternMatches("A.b", "A.b"));
   EXPECT_FALSE(PatternMatches("A.b", "a.b"));
+}
+
+}  // namespace
+}  // namespace eventmesh
+
+namespace eventmesh {
+namespace {
+
+TEST(PatternMatches, LeadingWildcardsDoNotReachSystemTopics) {
+  EXPECT_FALSE(PatternMatches(">", "$DLQ.workers.orders"));
+  EXPECT_FALSE(PatternMatches("*.workers.orders", "$DLQ.workers.orders"));
+  EXPECT_TRUE(PatternMatches("$DLQ.>", "$DLQ.workers.orders"));
+  EXPECT_TRUE(PatternMatches("$DLQ.*.orders", "$DLQ.workers.orders"));
+}
+
+TEST(SubscriptionIndex, LeadingWildcardsDoNotReachSystemTopics) {
+  SubscriptionIndex index;
+  index.Add(">", 1);
+  index.Add("*.x", 2);
+  index.Add("$SYS.>", 3);
+  index.Add("$SYS.x", 4);
+  std::vector<uint64_t> out;
+  index.Match("$SYS.x", &out);
+  std::sort(out.begin(), out.end());
+  EXPECT_EQ(out, (std::vector<uint64_t>{3, 4}));
+  out.clear();
+  index.Match("a.x", &out);
+  std::sort(out.begin(), out.end());
+  EXPECT_EQ(out, (std::vector<uint64_t>{1, 2}));
 }
 
 }  // namespace

@@ -5,7 +5,8 @@
 // pattern may also use '*' as a whole token (exactly one token) and '>' as
 // the last token (one or more tokens). Names starting with '$' belong to
 // the mesh: "$SYS.>", "$DLQ.>" and "$INBOX.>"; their first token is '$'
-// followed by token characters.
+// followed by token characters. A wildcard as a pattern's first token
+// does not match them (">" does not receive dead letters; "$DLQ.>" does).
 //
 // All functions here are pure and thread-safe.
 

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "eventmesh/status.h"
+#include "eventmesh/topic.h"
 #include "topic/token_map.h"
 
 namespace eventmesh {
@@ -194,6 +195,16 @@ bool SubscriptionIndex::RemoveBelow(Node* node, std::string_view rest,
 void SubscriptionIndex::Match(std::string_view topic,
                               std::vector<uint64_t>* out) const {
   if (topic.empty()) return;
+  if (IsSystemTopic(topic)) {
+    // A wildcard in the first place does not reach the mesh's own names:
+    // only an exact first token leads into "$DLQ", "$SYS" and "$INBOX".
+    std::string_view rest = topic;
+    std::string_view first = NextToken(&rest);
+    const Node* child =
+        root_->children.empty() ? nullptr : root_->children.Find(first);
+    if (child != nullptr) MatchBelow(*child, rest, out);
+    return;
+  }
   MatchBelow(*root_, topic, out);
 }
 

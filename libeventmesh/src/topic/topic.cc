@@ -223,6 +223,11 @@ Status ValidatePattern(std::string_view pattern) {
 // '$' first token: whether someone may see the mesh's own topics is for the
 // mesh to decide, not for the matcher.
 bool PatternMatches(std::string_view pattern, std::string_view topic) {
+  // A wildcard in the first place does not reach the mesh's own names.
+  if (IsSystemTopic(topic) && !pattern.empty() &&
+      (pattern[0] == '*' || pattern[0] == '>')) {
+    return false;
+  }
   std::string_view p = pattern;
   std::string_view t = topic;
   while (!p.empty()) {
