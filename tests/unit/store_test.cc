@@ -409,7 +409,8 @@ TEST(Durability, NamesRoundTrip) {
   EXPECT_FALSE(ParseDurability("fsync", &unused));
 }
 
-INSTANTIATE_TEST_SUITE_P(Engines, StoreTest, ::testing::Values(Engine::kMemory),
+INSTANTIATE_TEST_SUITE_P(Engines, StoreTest,
+                         ::testing::Values(Engine::kMemory, Engine::kLmdb),
                          EngineName);
 
 }  // namespace

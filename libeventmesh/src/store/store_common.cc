@@ -93,6 +93,12 @@ Status CheckAppendable(const Event& event) {
     return InvalidArgument("event '" + event.id +
                            "' has no topic; set Event::topic before Append");
   }
+  if (event.topic.size() > kMaxTopicBytes) {
+    return InvalidArgument("event '" + event.id + "' has a topic of " +
+                           std::to_string(event.topic.size()) +
+                           " bytes; the limit is " +
+                           std::to_string(kMaxTopicBytes));
+  }
   return Status();
 }
 
