@@ -1,14 +1,6 @@
 # libeventmesh_c: the C API as a shared library. The core is linked in
 # statically and only the em_* functions are exported (hidden visibility
 # for our own code, a version script for everything linked in).
-# TODO: drop this guard once the mesh and event modules are on main; until
-# then the C API has nothing to link against and is left out of the build.
-file(GLOB _em_mesh_sources ${PROJECT_SOURCE_DIR}/libeventmesh/src/mesh/*.cc)
-if(NOT _em_mesh_sources)
-  message(STATUS "eventmesh_c: waiting for libeventmesh/src/mesh")
-  return()
-endif()
-
 file(GLOB EVENTMESH_CAPI_SOURCES CONFIGURE_DEPENDS
      ${CMAKE_CURRENT_SOURCE_DIR}/src/*.cc)
 

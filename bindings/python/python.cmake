@@ -6,12 +6,6 @@ find_package(Python3 REQUIRED COMPONENTS Interpreter Development.Module)
 set(PYBIND11_FINDPYTHON ON)
 find_package(pybind11 2.6 CONFIG REQUIRED)
 
-# TODO: drop this guard once the mesh module is on main.
-file(GLOB _em_mesh_sources ${PROJECT_SOURCE_DIR}/libeventmesh/src/mesh/*.cc)
-if(NOT _em_mesh_sources)
-  return()
-endif()
-
 set(EVENTMESH_PYTHON_DIR ${PROJECT_BINARY_DIR}/python)
 file(GLOB EVENTMESH_PYTHON_SOURCES CONFIGURE_DEPENDS
      ${CMAKE_CURRENT_SOURCE_DIR}/src/*.cc)

@@ -60,7 +60,7 @@ static int check_failures = 0;
     test();                                  \
   } while (0)
 
-static int check_report(void) {
+static inline int check_report(void) {
   if (check_failures) {
     fprintf(stderr, "%d check(s) failed\n", check_failures);
     return 1;
@@ -76,18 +76,18 @@ typedef struct {
   int count;
 } counter;
 
-static void counter_init(counter* c) {
+static inline void counter_init(counter* c) {
   pthread_mutex_init(&c->mu, NULL);
   pthread_cond_init(&c->cv, NULL);
   c->count = 0;
 }
 
-static void counter_destroy(counter* c) {
+static inline void counter_destroy(counter* c) {
   pthread_mutex_destroy(&c->mu);
   pthread_cond_destroy(&c->cv);
 }
 
-static void counter_add(counter* c) {
+static inline void counter_add(counter* c) {
   pthread_mutex_lock(&c->mu);
   ++c->count;
   pthread_cond_broadcast(&c->cv);
@@ -95,7 +95,7 @@ static void counter_add(counter* c) {
 }
 
 /* Waits until the count reaches `n`, for at most `ms`; returns the count. */
-static int counter_wait(counter* c, int n, int ms) {
+static inline int counter_wait(counter* c, int n, int ms) {
   struct timespec deadline;
   clock_gettime(CLOCK_REALTIME, &deadline);
   deadline.tv_sec += ms / 1000;
@@ -113,7 +113,7 @@ static int counter_wait(counter* c, int n, int ms) {
   return got;
 }
 
-static int counter_get(counter* c) {
+static inline int counter_get(counter* c) {
   pthread_mutex_lock(&c->mu);
   int got = c->count;
   pthread_mutex_unlock(&c->mu);
@@ -121,7 +121,7 @@ static int counter_get(counter* c) {
 }
 
 /* A new event with source, type and `data` set. */
-static em_event* make_event(const char* type, const char* data) {
+static inline em_event* make_event(const char* type, const char* data) {
   em_event* e = em_event_new();
   if (e == NULL) abort();
   em_event_set_source(e, "/tests/capi");

@@ -263,8 +263,10 @@ def test_log_handler_receives_messages(lmdb_url):
     eventmesh.set_log_handler(lambda lvl, mod, msg: lines.append((lvl, mod)),
                               eventmesh.LOG_TRACE)
     try:
-        with eventmesh.open(lmdb_url) as m:
-            m.publish("logged", b"x", **T)
+        # A map too small for the event: refused, and the store says so.
+        with eventmesh.open(lmdb_url, max_map_bytes=1 << 20) as m:
+            with pytest.raises(eventmesh.ResourceExhausted):
+                m.publish("logged", bytes(4 << 20), **T)
     finally:
         eventmesh.set_log_handler(None)
     assert lines

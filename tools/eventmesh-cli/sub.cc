@@ -54,17 +54,15 @@ void WriteEvent(const Event& e, bool json) {
   std::fputc('\n', stdout);
 }
 
-// Handles one batch: writes what is within --count, acks per the mode and
-// hands the rest back for redelivery.
+// Handles one batch: writes what is within --count and acks per the mode.
 void OnBatch(SubState& st, const std::vector<Delivery>& batch) {
   std::vector<const Delivery*> written;
   {
     std::lock_guard<std::mutex> lock(st.mu);
     for (const Delivery& d : batch) {
-      if (st.write_failed || (st.limit && st.received >= st.limit)) {
-        if (st.durable) d.Nack().IgnoreError();
-        continue;
-      }
+      // Beyond --count: left unacknowledged, so a durable subscription
+      // hands them to the next reader once this one leaves.
+      if (st.write_failed || (st.limit && st.received >= st.limit)) continue;
       if (st.durable && !st.ack_after_write) d.Ack().IgnoreError();
       WriteEvent(d.event(), st.json);
       written.push_back(&d);

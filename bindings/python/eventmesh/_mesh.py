@@ -62,7 +62,8 @@ def _encode_data(data: Data, content_type: Optional[str]):
     if isinstance(data, str):
         return data.encode(), content_type or "text/plain; charset=utf-8"
     if isinstance(data, (dict, list)):
-        return _json.dumps(data).encode(), content_type or "application/json"
+        return (_json.dumps(data, separators=(",", ":")).encode(),
+                content_type or "application/json")
     raise InvalidArgument(
         f"invalid argument: data must be bytes, str, dict or list, "
         f"not {type(data).__name__}")

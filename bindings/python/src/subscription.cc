@@ -1,5 +1,7 @@
 #include "subscription.h"
 
+#include <pybind11/stl.h>
+
 #include <chrono>
 
 namespace eventmesh::python {
