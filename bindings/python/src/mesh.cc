@@ -35,8 +35,8 @@ bool Take(const py::dict& options, const char* key, T* out) {
 Durability ParseDurabilityOrRaise(const std::string& name) {
   Durability d;
   if (!ParseDurability(name, &d)) {
-    Raise(InvalidArgument("durability must be 'sync', 'batch' or 'none', not '" +
-                          name + "'"));
+    Raise(InvalidArgument(
+        "durability must be 'sync', 'batch' or 'none', not '" + name + "'"));
   }
   return d;
 }

@@ -17,12 +17,12 @@ void SetLogHandler(py::object handler, int min_level) {
   }
   // The last copy of the sink may die on a library thread: drop the
   // Python reference with the GIL (or leak it when Python is gone).
-  std::shared_ptr<py::object> shared(
-      new py::object(std::move(handler)), [](py::object* o) {
-        if (!PythonAlive()) return;
-        py::gil_scoped_acquire gil;
-        delete o;
-      });
+  std::shared_ptr<py::object> shared(new py::object(std::move(handler)),
+                                     [](py::object* o) {
+                                       if (!PythonAlive()) return;
+                                       py::gil_scoped_acquire gil;
+                                       delete o;
+                                     });
   SetLogSink(
       [shared](LogLevel level, std::string_view module,
                std::string_view message) {

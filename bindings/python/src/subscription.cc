@@ -6,8 +6,8 @@
 
 namespace eventmesh::python {
 
-PySubscription::PySubscription(std::shared_ptr<Mesh> mesh,
-                               py::object callback, size_t max_queued)
+PySubscription::PySubscription(std::shared_ptr<Mesh> mesh, py::object callback,
+                               size_t max_queued)
     : mesh_(std::move(mesh)),
       callback_(std::move(callback)),
       max_queued_(max_queued ? max_queued : 1) {}
