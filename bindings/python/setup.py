@@ -29,6 +29,15 @@ def pkg_config(*args):
     return shlex.split(out)
 
 
+def source_dir(build_dir):
+    """The source tree a CMake build directory was configured from."""
+    with open(os.path.join(build_dir, "CMakeCache.txt")) as cache:
+        for line in cache:
+            if line.startswith("CMAKE_HOME_DIRECTORY:"):
+                return line.split("=", 1)[1].strip()
+    return ROOT
+
+
 def core_flags():
     """Compile and link flags for the core library: the in-tree build when
     EVENTMESH_BUILD_DIR names one, else the installed eventmesh.pc."""
@@ -39,8 +48,8 @@ def core_flags():
             raise SystemExit(f"{archive} is missing: build the eventmesh "
                              f"target in {build_dir} first")
         deps = pkg_config("--libs", "libuv", "libzmq", "lmdb")
-        return ([os.path.join(ROOT, "libeventmesh", "include")], [archive],
-                deps + ["-pthread"])
+        return ([os.path.join(source_dir(build_dir), "libeventmesh",
+                              "include")], [archive], deps + ["-pthread"])
     cflags = pkg_config("--cflags", "eventmesh")
     libs = pkg_config("--static", "--libs", "eventmesh")
     includes = [f[2:] for f in cflags if f.startswith("-I")]
