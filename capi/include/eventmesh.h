@@ -268,7 +268,8 @@ typedef void (*em_publish_fn)(int status, uint64_t sequence, const char* error,
 
 /* Like em_publish() but returns at once; `done` (may be NULL) runs later
  * with the result. Returns EM_EINVAL without calling `done` when an
- * argument is NULL; every other failure is reported through `done`. */
+ * argument is NULL or `durability` is not an em_durability; every other
+ * failure (a bad topic or event included) is reported through `done`. */
 EM_EXPORT int em_publish_async(em_mesh* mesh, const char* topic,
                                const em_event* event, em_durability durability,
                                em_publish_fn done, void* user);
