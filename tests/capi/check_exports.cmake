@@ -1,0 +1,28 @@
+# Fails unless every dynamic symbol LIB defines starts with em_, and the
+# library has a SONAME. Run with cmake -DLIB=path -P check_exports.cmake.
+execute_process(COMMAND nm -D --defined-only ${LIB}
+  OUTPUT_VARIABLE symbols RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "nm failed on ${LIB}")
+endif()
+string(REPLACE "\n" ";" lines "${symbols}")
+set(count 0)
+foreach(line ${lines})
+  string(REGEX REPLACE "^[0-9a-f]* *[A-Za-z] " "" name "${line}")
+  # The version node itself is listed as an absolute symbol.
+  if(name STREQUAL "EVENTMESH_C_0")
+    continue()
+  endif()
+  if(NOT name MATCHES "^em_")
+    message(FATAL_ERROR "${LIB} exports ${name}, which is not em_*")
+  endif()
+  math(EXPR count "${count} + 1")
+endforeach()
+if(count LESS 40)
+  message(FATAL_ERROR "only ${count} em_* symbols exported")
+endif()
+execute_process(COMMAND objdump -p ${LIB} OUTPUT_VARIABLE dyn)
+if(NOT dyn MATCHES "SONAME +libeventmesh_c\\.so\\.[0-9]+")
+  message(FATAL_ERROR "${LIB} has no SONAME libeventmesh_c.so.N")
+endif()
+message(STATUS "${count} em_* symbols exported, SONAME set")
