@@ -972,7 +972,7 @@ Status TcpServer::Start() {
   if (!ran) return FailedPrecondition("the event loop is not running");
   if (!status.ok()) return status;
   started_ = true;
-  EM_LOG(kInfo, "net", "listening tcp " << address_);
+  EM_LOG(kDebug, "net", "listening tcp " << address_);
   return Status::Ok();
 }
 
