@@ -830,8 +830,12 @@ void RemoteMesh::PublishAsync(std::string_view topic, Event event,
                 if (!d.ok()) return done(d);
                 done(sequence);
               }});
-      AppendPublishFrame(id, DurabilityToWire(options.durability), topic, event,
-                         &out_);
+      // Replies are not worth an fsync (docs/protocol.md).
+      std::optional<Durability> durability = options.durability;
+      if (!durability && topic.substr(0, 7) == "$INBOX.") {
+        durability = Durability::kNone;
+      }
+      AppendPublishFrame(id, DurabilityToWire(durability), topic, event, &out_);
       ScheduleFlushLocked();
       return;
     }
