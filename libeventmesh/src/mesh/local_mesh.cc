@@ -156,8 +156,8 @@ Result<std::shared_ptr<Event>> LocalMesh::Prepare(std::string_view topic,
   EM_RETURN_IF_ERROR(ValidateTopic(topic).WithContext("publish"));
   event.topic.assign(topic);
   if (event.id.empty()) event.id = NewEventId();
-  EM_RETURN_IF_ERROR(event.Validate().WithContext("publish to '" +
-                                                  event.topic + "'"));
+  EM_RETURN_IF_ERROR(
+      event.Validate().WithContext("publish to '" + event.topic + "'"));
   return std::make_shared<Event>(std::move(event));
 }
 
@@ -240,8 +240,7 @@ Result<uint64_t> LocalMesh::Publish(std::string_view topic, Event event,
 }
 
 void LocalMesh::PublishAsync(std::string_view topic, Event event,
-                             PublishDone done,
-                             const PublishOptions& options) {
+                             PublishDone done, const PublishOptions& options) {
   Result<std::shared_ptr<Event>> prepared = Prepare(topic, std::move(event));
   if (!prepared.ok()) {
     done(prepared.status());
@@ -257,19 +256,19 @@ void LocalMesh::PublishAsync(std::string_view topic, Event event,
     return;
   }
   std::vector<std::shared_ptr<Event>> batch{ev};
-  store_->Append(std::move(batch), DurabilityOf(options),
-                 [this, ev, done = std::move(done)](
-                     std::vector<AppendOutcome>& out) {
-                   {
-                     std::lock_guard<std::mutex> lock(mu_);
-                     DispatchStoredLocked(ev, out[0]);
-                   }
-                   if (out[0].status.ok()) {
-                     done(out[0].sequence);
-                   } else {
-                     done(out[0].status);
-                   }
-                 });
+  store_->Append(
+      std::move(batch), DurabilityOf(options),
+      [this, ev, done = std::move(done)](std::vector<AppendOutcome>& out) {
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          DispatchStoredLocked(ev, out[0]);
+        }
+        if (out[0].status.ok()) {
+          done(out[0].sequence);
+        } else {
+          done(out[0].status);
+        }
+      });
 }
 
 Result<std::vector<uint64_t>> LocalMesh::PublishBatch(
@@ -347,10 +346,10 @@ Result<std::unique_ptr<Subscription>> LocalMesh::SubscribeBatch(
   if (!options.durable.empty()) {
     EM_RETURN_IF_ERROR(ValidateDurableName(options.durable));
     if (!options.group.empty() && options.group != options.durable) {
-      return InvalidArgument("a durable subscription's group is its durable "
-                             "name: group '" + options.group +
-                             "' differs from durable '" + options.durable +
-                             "'");
+      return InvalidArgument(
+          "a durable subscription's group is its durable "
+          "name: group '" +
+          options.group + "' differs from durable '" + options.durable + "'");
     }
   }
   if (!options.durable.empty() ||
@@ -393,9 +392,8 @@ Result<std::unique_ptr<Subscription>> LocalMesh::SubscribeConsumer(
   std::string key = options.durable;
   if (key.empty()) {
     // A replay without a durable name: ephemeral, shared by its group.
-    key = options.group.empty()
-              ? "~" + std::to_string(next_ephemeral_++)
-              : "~" + options.group + "\n" + p;
+    key = options.group.empty() ? "~" + std::to_string(next_ephemeral_++)
+                                : "~" + options.group + "\n" + p;
   }
 
   std::shared_ptr<Consumer> consumer;
@@ -403,10 +401,9 @@ Result<std::unique_ptr<Subscription>> LocalMesh::SubscribeConsumer(
   if (it != consumers_.end()) {
     consumer = it->second.second;
     if (consumer->config().pattern != p) {
-      return FailedPrecondition("durable '" + key +
-                                "' is in use with pattern '" +
-                                consumer->config().pattern + "', not '" + p +
-                                "'");
+      return FailedPrecondition(
+          "durable '" + key + "' is in use with pattern '" +
+          consumer->config().pattern + "', not '" + p + "'");
     }
   } else {
     Consumer::Config config;
@@ -427,8 +424,8 @@ Result<std::unique_ptr<Subscription>> LocalMesh::SubscribeConsumer(
     consumers_.emplace(key, std::make_pair(id, consumer));
   }
 
-  uint64_t member = consumer->AddMember(std::move(handler),
-                                        options.max_in_flight);
+  uint64_t member =
+      consumer->AddMember(std::move(handler), options.max_in_flight);
   // Events stored while the consumer was opening are read now.
   uint64_t next = store_->Stats().next_position;
   if (next > 0) consumer->Offer(nullptr, next - 1);
@@ -508,8 +505,8 @@ Result<Event> LocalMesh::Request(std::string_view topic, Event request,
 // --- Reading and administration --------------------------------------------
 
 Result<std::vector<Event>> LocalMesh::Read(std::string_view topic,
-                                          uint64_t from_sequence,
-                                          size_t max_events) {
+                                           uint64_t from_sequence,
+                                           size_t max_events) {
   EM_RETURN_IF_ERROR(ValidateTopic(topic).WithContext("read"));
   std::vector<LogRecord> records;
   EM_RETURN_IF_ERROR(
@@ -583,8 +580,8 @@ Result<uint64_t> LocalMesh::RepublishDeadLetters(std::string_view durable) {
   for (const TopicInfo& t : topics) {
     if (t.topic.compare(0, prefix.size(), prefix) != 0) continue;
     std::vector<LogRecord> records;
-    EM_RETURN_IF_ERROR(store_->ReadTopic(t.topic, t.first_sequence,
-                                         SIZE_MAX, &records));
+    EM_RETURN_IF_ERROR(
+        store_->ReadTopic(t.topic, t.first_sequence, SIZE_MAX, &records));
     for (const LogRecord& r : records) {
       Event e = *r.event;
       const std::string* original = e.Extension(kDeadTopicAttribute);

@@ -1,10 +1,11 @@
 // The parts of mesh.h shared by every transport.
 
+#include "eventmesh/mesh.h"
+
 #include <charconv>
 #include <random>
 
 #include "eventmesh/clock.h"
-#include "eventmesh/mesh.h"
 
 namespace eventmesh {
 

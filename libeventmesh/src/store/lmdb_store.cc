@@ -925,6 +925,8 @@ void LmdbStore::RollBack(Undo& undo) {
 // Runs the callbacks of a group in order, with `status` when the group as
 // a whole failed.
 void LmdbStore::FinishGroup(std::vector<Op>& group, const Status& status) {
+  // Readers woken by the callbacks must already see the new end.
+  next_position_seen_.store(next_position_, std::memory_order_release);
   uint64_t appended = 0;
   for (Op& op : group) {
     if (auto* append = std::get_if<AppendOp>(&op.body)) {
@@ -954,7 +956,6 @@ void LmdbStore::FinishGroup(std::vector<Op>& group, const Status& status) {
     }
   }
   appended_.fetch_add(appended, std::memory_order_relaxed);
-  next_position_seen_.store(next_position_, std::memory_order_relaxed);
 }
 
 // Doubles the map (up to max_map_bytes). Readers are held off meanwhile:
