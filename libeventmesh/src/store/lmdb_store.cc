@@ -663,6 +663,9 @@ void LmdbStore::ProcessGroup(std::vector<Op>& group) {
   }
 
   if (status.ok()) {
+    // Published before any done runs: a caller that saw its append done
+    // finds it below Stats().next_position.
+    next_position_seen_.store(next_position_, std::memory_order_relaxed);
     // A flush-only group commits nothing, so LMDB does not flush for it.
     if (sync && unsynced_) SyncNow();
     if (!sync && batch && unsynced_since_ == 0) {
