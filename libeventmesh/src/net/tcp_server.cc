@@ -116,6 +116,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // Loop thread: writing and closing.
   void Flush();
+  void ApplyBackpressure();
   void Close();
   void Teardown();
 
@@ -129,7 +130,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   FrameDecoder decoder_;
   bool hello_done_ = false;
   bool closing_ = false;
-  bool reading_ = false;
+  bool reading_ = false;       // uv_read_start is in effect
+  bool read_stopped_ = false;  // for good: shutdown or closing
+  bool paused_ = false;        // by backpressure, until output drains
   bool close_after_flush_ = false;
   const UserConfig* user_ = nullptr;
   int64_t opened_at_ = 0;
@@ -218,6 +221,7 @@ void Connection::HandleBytes(const char* data, size_t size) {
     }
   }
   Flush();
+  ApplyBackpressure();
 }
 
 // Dispatches one frame. A non-OK return is a connection-level error (the
@@ -816,6 +820,28 @@ void Connection::OnWritten(uv_write_t* req, int status) {
     return;
   }
   self->Flush();
+  self->ApplyBackpressure();
+}
+
+// A client that does not read what it is sent stops being read, so its
+// answers and deliveries cannot grow the server's memory without bound.
+void Connection::ApplyBackpressure() {
+  if (closing_) return;
+  size_t pending;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    pending = out_.size() + writing_bytes_;
+  }
+  size_t high = server_->options().max_pending_bytes / 2;
+  if (reading_ && pending > high) {
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+    reading_ = false;
+    paused_ = true;
+  } else if (paused_ && pending <= high / 4 && !read_stopped_) {
+    paused_ = false;
+    reading_ = uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_),
+                             &Connection::OnAlloc, &Connection::OnRead) == 0;
+  }
 }
 
 // --- lifecycle ---------------------------------------------------------------
@@ -842,6 +868,8 @@ void Connection::OnHeartbeat(int64_t now) {
 }
 
 void Connection::StopReading() {
+  read_stopped_ = true;
+  paused_ = false;
   if (reading_ && !closing_) {
     uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
     reading_ = false;
