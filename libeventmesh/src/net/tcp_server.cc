@@ -482,8 +482,10 @@ Status Connection::HandleUnsubscribe(const Frame& frame) {
   }
   std::shared_ptr<ServerSub> sub = it->second;
   subs_.erase(it);
-  // No handler of it runs after this returns.
+  // No handler of it runs after this returns. Destroying it also frees
+  // the handler, which holds `sub` (a cycle otherwise).
   sub->subscription->Unsubscribe().IgnoreError();
+  sub->subscription.reset();
   std::vector<Delivery> dropped;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -928,6 +930,7 @@ void Connection::Teardown() {
   for (auto& [id, sub] : subs_) {
     (void)id;
     sub->subscription->Unsubscribe().IgnoreError();
+    sub->subscription.reset();  // frees the handler holding this connection
   }
   std::vector<Delivery> back;
   {
