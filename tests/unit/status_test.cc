@@ -81,8 +81,8 @@ TEST(Clock, Rfc3339RoundTrips) {
   ASSERT_TRUE(ParseRfc3339("2026-12-03T13:45:00.123456789Z", &ns));
   EXPECT_EQ(FormatRfc3339(ns), "2026-12-03T13:45:00.123456789Z");
   int64_t with_offset = 0;
-  ASSERT_TRUE(ParseRfc3339("2026-12-03T15:45:00.123456789+02:00",
-                           &with_offset));
+  ASSERT_TRUE(
+      ParseRfc3339("2026-12-03T15:45:00.123456789+02:00", &with_offset));
   EXPECT_EQ(with_offset, ns);
   EXPECT_TRUE(ParseRfc3339("1970-01-01T00:00:00Z", &ns));
   EXPECT_EQ(ns, 0);
@@ -106,9 +106,11 @@ TEST(Clock, MonotonicNeverGoesBack) {
 
 TEST(Log, SilentUntilASinkIsInstalled) {
   std::vector<std::string> seen;
-  SetLogSink([&](LogLevel, std::string_view module, std::string_view msg) {
-    seen.push_back(std::string(module) + ":" + std::string(msg));
-  }, LogLevel::kWarn);
+  SetLogSink(
+      [&](LogLevel, std::string_view module, std::string_view msg) {
+        seen.push_back(std::string(module) + ":" + std::string(msg));
+      },
+      LogLevel::kWarn);
   SetLogSink(nullptr);
   EXPECT_TRUE(seen.empty());
 }
