@@ -215,15 +215,16 @@ class Mesh {
   virtual ~Mesh() = default;
 
   // Stores `event` under `topic` and returns its sequence. Fills an empty
-  // `id` with a fresh unique id and an empty `time` with now; `source` and
-  // `type` are required. Returns once the event is stored at the requested
+  // `id` with a fresh unique id; `source` and `type` are required. Returns once the event is stored at the requested
   // durability. A duplicate (same source and id within the dedup window)
   // returns the first event's sequence and stores nothing.
   virtual Result<uint64_t> Publish(std::string_view topic, Event event,
                                    const PublishOptions& options = {}) = 0;
 
-  // Like Publish, but returns at once; `done` runs later on a mesh thread
-  // with the sequence or the error. It must be quick and must not block.
+  // Like Publish, but does not wait: `done` runs with the sequence or the
+  // error once the event is stored, on a mesh thread (or, for engines that
+  // store at once such as "mem:", on the calling thread before
+  // PublishAsync returns). It must be quick and must not block.
   using PublishDone = std::function<void(const Result<uint64_t>&)>;
   virtual void PublishAsync(std::string_view topic, Event event,
                             PublishDone done,
@@ -284,6 +285,8 @@ inline constexpr std::string_view kDeadReasonAttribute = "deadreason";
 inline constexpr std::string_view kDeadAttemptsAttribute = "deadattempts";
 inline constexpr std::string_view kDeadTopicAttribute = "deadtopic";
 inline constexpr std::string_view kDeadSequenceAttribute = "deadsequence";
+// The dead letter's own id is new; this holds the original event's id.
+inline constexpr std::string_view kDeadIdAttribute = "deadid";
 
 // A fresh random id (UUID version 4 text). Thread-safe.
 std::string NewEventId();

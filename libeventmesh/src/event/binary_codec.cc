@@ -1,0 +1,254 @@
+#include "event/binary_codec.h"
+
+#include <array>
+#include <cstring>
+#include <string>
+
+namespace eventmesh {
+namespace {
+
+// The CloudEvents attributes in the order they are encoded.
+constexpr std::string_view kAttributeOrder[] = {
+    "id",   "source",          "type",      "specversion", "subject",
+    "time", "datacontenttype", "dataschema"};
+
+// Pointers to the attributes of `e` (const or not), in kAttributeOrder.
+template <typename E>
+auto Attributes(E& e) {
+  return std::array{
+      &e.id,   &e.source,          &e.type,      &e.specversion, &e.subject,
+      &e.time, &e.datacontenttype, &e.dataschema};
+}
+
+// --- Writing ----------------------------------------------------------------
+
+size_t VarintSize(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+
+size_t StringSize(std::string_view s) {
+  return VarintSize(s.size()) + s.size();
+}
+
+uint64_t ZigZag(int64_t v) {
+  return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+}
+
+int64_t UnZigZag(uint64_t u) {
+  return static_cast<int64_t>(u >> 1) ^ -static_cast<int64_t>(u & 1);
+}
+
+char* PutVarint(char* p, uint64_t v) {
+  while (v >= 0x80) {
+    *p++ = static_cast<char>(v | 0x80);
+    v >>= 7;
+  }
+  *p++ = static_cast<char>(v);
+  return p;
+}
+
+char* PutString(char* p, std::string_view s) {
+  p = PutVarint(p, s.size());
+  if (!s.empty()) std::memcpy(p, s.data(), s.size());
+  return p + s.size();
+}
+
+// --- Reading ----------------------------------------------------------------
+
+// Reads fields from the front of an encoded event. The first failure is
+// kept in `error` and every later read fails.
+class Reader {
+ public:
+  explicit Reader(std::string_view bytes)
+      : p_(bytes.data()), end_(bytes.data() + bytes.size()) {}
+
+  size_t remaining() const { return static_cast<size_t>(end_ - p_); }
+  const Status& error() const { return error_; }
+
+  bool Varint(std::string_view field, uint64_t* value) {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (p_ == end_) return Fail("is truncated in '", field, "'");
+      const uint8_t b = static_cast<uint8_t>(*p_++);
+      // The tenth byte may only hold the top bit of a 64-bit value.
+      if (shift == 63 && b > 1) {
+        return Fail("has an over-long varint in '", field, "'");
+      }
+      v |= static_cast<uint64_t>(b & 0x7F) << shift;
+      if (b < 0x80) {
+        // A zero last byte means a shorter encoding existed.
+        if (b == 0 && shift > 0) {
+          return Fail("has a non-minimal varint in '", field, "'");
+        }
+        *value = v;
+        return true;
+      }
+    }
+    return Fail("has an over-long varint in '", field, "'");
+  }
+
+  bool String(std::string_view field, std::string_view* value) {
+    uint64_t n = 0;
+    if (!Varint(field, &n)) return false;
+    if (n > remaining()) {
+      return Fail("is truncated: '", field,
+                  "' needs " + std::to_string(n) + " bytes, " +
+                      std::to_string(remaining()) + " are left");
+    }
+    *value = std::string_view(p_, static_cast<size_t>(n));
+    p_ += n;
+    return true;
+  }
+
+  bool String(std::string_view field, std::string* value) {
+    std::string_view view;
+    if (!String(field, &view)) return false;
+    value->assign(view.data(), view.size());
+    return true;
+  }
+
+  // Records "encoded event <what><field><rest>" and returns false.
+  bool Fail(std::string_view what, std::string_view field,
+            std::string_view rest) {
+    std::string message = "encoded event ";
+    message.append(what).append(field).append(rest);
+    error_ = InvalidArgument(std::move(message));
+    p_ = end_;
+    return false;
+  }
+
+ private:
+  const char* p_;
+  const char* end_;
+  Status error_;
+};
+
+// Checks the size and the version byte.
+Status CheckEnvelope(std::string_view bytes) {
+  if (bytes.empty()) return InvalidArgument("encoded event is empty");
+  if (bytes.size() > kMaxEncodedEventSize) {
+    return InvalidArgument("encoded event is " + std::to_string(bytes.size()) +
+                           " bytes, more than the limit of " +
+                           std::to_string(kMaxEncodedEventSize));
+  }
+  const uint8_t version = static_cast<uint8_t>(bytes[0]);
+  if (version != kBinaryFormatVersion) {
+    return DataLoss("encoded event has format version " +
+                    std::to_string(version) + "; this build reads only " +
+                    std::to_string(kBinaryFormatVersion) +
+                    " (was it written by a newer EventMesh?)");
+  }
+  return Status::Ok();
+}
+
+bool ReadHeader(Reader* r, internal::BinaryEventHeader* h) {
+  uint64_t stored_at = 0;
+  if (!r->String("topic", &h->topic) || !r->Varint("sequence", &h->sequence) ||
+      !r->Varint("stored_at_nanos", &stored_at)) {
+    return false;
+  }
+  h->stored_at_nanos = UnZigZag(stored_at);
+  return true;
+}
+
+bool ReadExtensions(Reader* r, Event* e) {
+  uint64_t count = 0;
+  if (!r->Varint("extension count", &count)) return false;
+  // Each extension takes at least two bytes; this bounds the reservation.
+  if (count > r->remaining() / 2) {
+    return r->Fail("is truncated: '", "extension count",
+                   "' is " + std::to_string(count) + " but only " +
+                       std::to_string(r->remaining()) + " bytes are left");
+  }
+  e->extensions.resize(static_cast<size_t>(count));
+  for (auto& [name, value] : e->extensions) {
+    if (!r->String("extension name", &name) ||
+        !r->String("extension value", &value)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+namespace internal {
+
+size_t EncodedBinarySize(const Event& e) {
+  size_t n = 1 + StringSize(e.topic) + VarintSize(e.sequence) +
+             VarintSize(ZigZag(e.stored_at_nanos));
+  for (const std::string* a : Attributes(e)) n += StringSize(*a);
+  n += VarintSize(e.extensions.size());
+  for (const auto& [name, value] : e.extensions) {
+    n += StringSize(name) + StringSize(value);
+  }
+  return n + StringSize(e.data);
+}
+
+Result<BinaryEventHeader> PeekBinaryHeader(std::string_view bytes) {
+  EM_RETURN_IF_ERROR(CheckEnvelope(bytes));
+  Reader r(bytes.substr(1));
+  BinaryEventHeader h;
+  if (!ReadHeader(&r, &h)) return r.error();
+  return h;
+}
+
+}  // namespace internal
+
+void AppendBinary(const Event& e, std::string* out) {
+  // Size once, grow once, then write through a pointer.
+  const size_t start = out->size();
+  const size_t size = internal::EncodedBinarySize(e);
+  out->resize(start + size);
+  char* p = out->data() + start;
+
+  *p++ = static_cast<char>(kBinaryFormatVersion);
+  p = PutString(p, e.topic);
+  p = PutVarint(p, e.sequence);
+  p = PutVarint(p, ZigZag(e.stored_at_nanos));
+  for (const std::string* a : Attributes(e)) p = PutString(p, *a);
+  p = PutVarint(p, e.extensions.size());
+  for (const auto& [name, value] : e.extensions) {
+    p = PutString(p, name);
+    p = PutString(p, value);
+  }
+  p = PutString(p, e.data);
+  if (p != out->data() + start + size) Fatal("AppendBinary: size mismatch");
+}
+
+std::string EncodeBinary(const Event& event) {
+  std::string out;
+  AppendBinary(event, &out);
+  return out;
+}
+
+Result<Event> DecodeBinary(std::string_view bytes) {
+  EM_RETURN_IF_ERROR(CheckEnvelope(bytes));
+  Reader r(bytes.substr(1));
+  internal::BinaryEventHeader h;
+  if (!ReadHeader(&r, &h)) return r.error();
+
+  Event e;
+  e.topic.assign(h.topic.data(), h.topic.size());
+  e.sequence = h.sequence;
+  e.stored_at_nanos = h.stored_at_nanos;
+  const auto attributes = Attributes(e);
+  for (size_t i = 0; i < attributes.size(); ++i) {
+    if (!r.String(kAttributeOrder[i], attributes[i])) return r.error();
+  }
+  if (!ReadExtensions(&r, &e) || !r.String("data", &e.data)) return r.error();
+  if (r.remaining() != 0) {
+    return InvalidArgument("encoded event has " +
+                           std::to_string(r.remaining()) +
+                           " bytes after its end; is it two events or a "
+                           "corrupt length?");
+  }
+  return e;
+}
+
+}  // namespace eventmesh

@@ -1,0 +1,169 @@
+// Consumer: a subscription that reads the store's log instead of being
+// handed events live. Durable subscriptions are consumers that keep their
+// state in the store; a non-durable subscription that starts anywhere but
+// "latest" (a replay) is an ephemeral consumer.
+//
+// State. `next_read_` is the first log position not yet read. `pending_`
+// holds every read event not yet settled: waiting to be delivered, or
+// delivered and waiting for its ack. Everything below the smallest pending
+// position (or below next_read_ when nothing is pending) is settled: the
+// ack floor. A durable consumer stores {next_read_, pending positions}
+// after every change that settles an event, so after a restart exactly the
+// unsettled events are delivered again.
+//
+// Members. Subscriptions with the same durable name are the consumer's
+// members; each event goes to one member with fewer than max_in_flight
+// unacknowledged events, round-robin.
+//
+// Thread-safe. The consumer runs as one pool task; acks come from any
+// thread.
+
+#ifndef EVENTMESH_SRC_MESH_CONSUMER_H_
+#define EVENTMESH_SRC_MESH_CONSUMER_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "eventmesh/mesh.h"
+#include "eventmesh/store.h"
+#include "mesh/callback_pool.h"
+#include "mesh/route.h"
+#include "mesh/timer.h"
+
+namespace eventmesh {
+
+class Consumer : public Task, public Route, public detail::Acker {
+ public:
+  // Publishes a dead letter; provided by the mesh.
+  using PublishFn = std::function<Status(std::string topic, Event event)>;
+
+  struct Config {
+    std::string name;      // the durable name (or an internal one)
+    std::string pattern;
+    bool persistent = true;
+    SubscribeOptions options;  // ack_wait, max_deliver, filter, start, ...
+    Durability durability = Durability::kSync;  // of state writes
+  };
+
+  // Loads the consumer's state from the store, or starts it at
+  // config.options.start and stores that start.
+  static Result<std::shared_ptr<Consumer>> Open(Config config, Store* store,
+                                                CallbackPool* pool,
+                                                Timer* timer,
+                                                PublishFn publish);
+
+  const Config& config() const { return config_; }
+
+  // Adds a member; returns its id.
+  uint64_t AddMember(BatchHandler handler, size_t max_in_flight);
+  // Removes a member; its unacknowledged events go to the others. When it
+  // returns the member's handler is not running (unless called from it).
+  // Returns the number of members left.
+  size_t RemoveMember(uint64_t member_id);
+
+  // New events were stored; read them soon.
+  void Offer(const EventPtr& event, uint64_t position) override;
+
+  void Run() override;
+
+  // detail::Acker: `token` is the log position.
+  Status Ack(uint64_t token) override;
+  Status Nack(uint64_t token, std::chrono::milliseconds delay) override;
+
+  // Stores the state now and waits for it. Further acks fail with kClosed.
+  Status Close();
+
+  GroupInfo Info() const;
+  uint64_t acked() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return acked_;
+  }
+  SubscriptionStats MemberStats(uint64_t member_id) const;
+
+ private:
+  struct Entry {
+    EventPtr event;
+    uint32_t attempts = 0;
+    int64_t deadline = 0;    // when in flight: redeliver at this time
+    uint64_t member = 0;     // when in flight: to whom; 0 = not in flight
+  };
+  struct Member {
+    BatchHandler handler;
+    size_t max_in_flight = 0;
+    size_t in_flight = 0;
+    uint64_t delivered = 0;
+    uint64_t acked = 0;
+    std::shared_ptr<std::mutex> run_mu = std::make_shared<std::mutex>();
+  };
+  struct Batch {
+    uint64_t member_id;
+    BatchHandler handler;
+    std::shared_ptr<std::mutex> run_mu;
+    std::vector<Delivery> deliveries;
+    std::vector<uint64_t> positions;  // of each delivery
+  };
+
+  Consumer(Config config, Store* store, CallbackPool* pool, Timer* timer,
+           PublishFn publish);
+  Status Load();
+
+  // Run()'s steps.
+  void ExpireLocked(int64_t now, std::vector<uint64_t>* dead);
+  void ReadMore();
+  void AssignLocked(int64_t now, std::vector<Batch>* batches);
+  void RunBatch(Batch& batch);
+  void DeadLetter(const std::vector<uint64_t>& positions);
+
+  bool Admits(const Event& event) const;
+  int64_t AckWaitNanos(uint32_t attempts) const;
+  // Removes a pending entry as settled. mu_ held.
+  void SettleLocked(std::map<uint64_t, Entry>::iterator it);
+  // Stores the state; with `wait`, returns once it is stored.
+  Status Persist(bool wait);
+  std::string EncodeStateLocked() const;
+  std::string StateKey() const { return "consumer/" + config_.name; }
+
+  const Config config_;
+  Store* const store_;
+  CallbackPool* const pool_;
+  Timer* const timer_;
+  const PublishFn publish_;
+
+  mutable std::mutex mu_;
+  std::condition_variable persisted_cv_;
+  uint64_t next_read_ = 0;
+  std::map<uint64_t, Entry> pending_;
+  std::deque<uint64_t> ready_;  // pending positions to (re)deliver
+  std::map<uint64_t, Member> members_;
+  uint64_t next_member_id_ = 1;
+  uint64_t round_robin_ = 0;
+  int64_t earliest_deadline_ = INT64_MAX;
+  int64_t timer_armed_for_ = INT64_MAX;
+  bool closed_ = false;
+  // One past the last log position known to exist; Offer() raises it.
+  std::atomic<uint64_t> known_end_{0};
+
+  // State writes: one in flight at a time; later changes ride the next.
+  uint64_t state_version_ = 0;
+  uint64_t persisted_version_ = 0;
+  bool writing_ = false;
+  Status write_error_;
+  uint64_t failed_version_ = 0;
+
+  uint64_t delivered_ = 0;
+  uint64_t redelivered_ = 0;
+  uint64_t dead_lettered_ = 0;
+  uint64_t acked_ = 0;
+};
+
+}  // namespace eventmesh
+
+#endif  // EVENTMESH_SRC_MESH_CONSUMER_H_

@@ -1,0 +1,648 @@
+#include "mesh/local_mesh.h"
+
+#include <algorithm>
+#include <random>
+
+#include "eventmesh/clock.h"
+#include "eventmesh/topic.h"
+#include "util/log_internal.h"
+
+namespace eventmesh {
+namespace {
+
+constexpr std::string_view kInboxPrefix = "$INBOX.";
+constexpr size_t kMaxCachedTopics = 65536;
+
+bool IsInbox(std::string_view topic) {
+  return topic.substr(0, kInboxPrefix.size()) == kInboxPrefix;
+}
+
+std::string RandomNodeId() {
+  std::random_device rd;
+  std::mt19937_64 gen((static_cast<uint64_t>(rd()) << 32) ^ rd());
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id = "node-";
+  for (int i = 0; i < 12; ++i) id += kHex[gen() % 16];
+  return id;
+}
+
+// A durable name becomes a topic token ("$DLQ.<name>.<topic>").
+Status ValidateDurableName(const std::string& name) {
+  Status s = ValidateTopic(name);
+  if (!s.ok() || name.find('.') != std::string::npos || name[0] == '$') {
+    return InvalidArgument("durable name '" + name +
+                           "' must be one token of letters, digits, '_', "
+                           "'-' or ':'");
+  }
+  return Status::Ok();
+}
+
+class LiveHandle : public Subscription {
+ public:
+  LiveHandle(LocalMesh* mesh, uint64_t route_id, std::string group_key,
+             std::shared_ptr<LiveQueue> queue, std::string pattern)
+      : mesh_(mesh),
+        route_id_(route_id),
+        group_key_(std::move(group_key)),
+        queue_(std::move(queue)),
+        pattern_(std::move(pattern)) {}
+  ~LiveHandle() override { Unsubscribe().IgnoreError(); }
+
+  Status Unsubscribe() override {
+    if (done_.exchange(true)) return Status::Ok();
+    mesh_->RemoveLive(route_id_, group_key_, queue_);
+    return Status::Ok();
+  }
+  SubscriptionStats Stats() const override { return queue_->Stats(); }
+  const std::string& pattern() const override { return pattern_; }
+
+ private:
+  LocalMesh* mesh_;
+  uint64_t route_id_;
+  std::string group_key_;
+  std::shared_ptr<LiveQueue> queue_;
+  std::string pattern_;
+  std::atomic<bool> done_{false};
+};
+
+class MemberHandle : public Subscription {
+ public:
+  MemberHandle(LocalMesh* mesh, std::string key,
+               std::shared_ptr<Consumer> consumer, uint64_t member_id)
+      : mesh_(mesh),
+        key_(std::move(key)),
+        consumer_(std::move(consumer)),
+        member_id_(member_id) {}
+  ~MemberHandle() override { Unsubscribe().IgnoreError(); }
+
+  Status Unsubscribe() override {
+    if (done_.exchange(true)) return Status::Ok();
+    mesh_->RemoveMember(key_, consumer_, member_id_);
+    return Status::Ok();
+  }
+  SubscriptionStats Stats() const override {
+    return consumer_->MemberStats(member_id_);
+  }
+  const std::string& pattern() const override {
+    return consumer_->config().pattern;
+  }
+
+ private:
+  LocalMesh* mesh_;
+  std::string key_;
+  std::shared_ptr<Consumer> consumer_;
+  uint64_t member_id_;
+  std::atomic<bool> done_{false};
+};
+
+}  // namespace
+
+// A request waiting for its reply.
+struct LocalMesh::RequestWaiter {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  Event reply;
+};
+
+// Replies go straight to the waiting Request() from the dispatching thread:
+// no pool hop, so a request made from inside a handler still gets its
+// answer.
+class LocalMesh::InboxRoute : public Route {
+ public:
+  explicit InboxRoute(LocalMesh* mesh) : mesh_(mesh) {}
+  void Offer(const EventPtr& event, uint64_t) override {
+    const std::string* id = event->Extension(kCorrelationIdAttribute);
+    if (id == nullptr) return;
+    std::shared_ptr<RequestWaiter> waiter;
+    {
+      std::lock_guard<std::mutex> lock(mesh_->request_mu_);
+      auto it = mesh_->requests_.find(*id);
+      if (it == mesh_->requests_.end()) return;  // late or unknown
+      waiter = it->second;
+    }
+    std::lock_guard<std::mutex> lock(waiter->mu);
+    if (waiter->done) return;  // only the first reply counts
+    waiter->reply = *event;
+    waiter->done = true;
+    waiter->cv.notify_all();
+  }
+
+ private:
+  LocalMesh* mesh_;
+};
+
+LocalMesh::LocalMesh(std::unique_ptr<eventmesh::Store> store,
+                     const MeshOptions& options)
+    : options_(options),
+      node_id_(options.node_id.empty() ? RandomNodeId() : options.node_id),
+      store_(std::move(store)),
+      pool_(options.callback_threads),
+      timer_(&pool_) {
+  inbox_prefix_ = std::string(kInboxPrefix) + node_id_ + ".";
+  std::lock_guard<std::mutex> lock(mu_);
+  AddRouteLocked(inbox_prefix_ + ">", std::make_shared<InboxRoute>(this));
+}
+
+LocalMesh::~LocalMesh() { Close().IgnoreError(); }
+
+// --- Publishing -------------------------------------------------------------
+
+Result<std::shared_ptr<Event>> LocalMesh::Prepare(std::string_view topic,
+                                                  Event event) {
+  if (closing_.load(std::memory_order_acquire)) {
+    return Closed("the mesh is closed");
+  }
+  EM_RETURN_IF_ERROR(ValidateTopic(topic).WithContext("publish"));
+  event.topic.assign(topic);
+  if (event.id.empty()) event.id = NewEventId();
+  EM_RETURN_IF_ERROR(event.Validate().WithContext("publish to '" +
+                                                  event.topic + "'"));
+  return std::make_shared<Event>(std::move(event));
+}
+
+Durability LocalMesh::DurabilityOf(const PublishOptions& options) const {
+  return options.durability.value_or(options_.durability);
+}
+
+void LocalMesh::Dispatch(const std::vector<std::shared_ptr<Event>>& events,
+                         const std::vector<AppendOutcome>& outcomes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (size_t i = 0; i < events.size(); ++i) {
+    DispatchStoredLocked(events[i], outcomes[i]);
+  }
+}
+
+void LocalMesh::DispatchStoredLocked(const EventPtr& event,
+                                     const AppendOutcome& outcome) {
+  if (!outcome.status.ok()) return;
+  if (outcome.duplicate) {
+    duplicates_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  published_.fetch_add(1, std::memory_order_relaxed);
+  DispatchOne(event, outcome.position);
+}
+
+void LocalMesh::DispatchOne(const EventPtr& event, uint64_t position) {
+  auto it = route_cache_.find(event->topic);
+  if (it == route_cache_.end()) {
+    if (route_cache_.size() >= kMaxCachedTopics) route_cache_.clear();
+    it = route_cache_.emplace(event->topic, CachedRoutes{}).first;
+    it->second.generation = index_.generation() + 1;  // force a match
+  }
+  CachedRoutes& cached = it->second;
+  if (cached.generation != index_.generation()) {
+    match_scratch_.clear();
+    index_.Match(event->topic, &match_scratch_);
+    cached.routes.clear();
+    for (uint64_t id : match_scratch_) {
+      auto r = routes_.find(id);
+      if (r != routes_.end()) cached.routes.push_back(r->second.route.get());
+    }
+    cached.generation = index_.generation();
+  }
+  for (Route* route : cached.routes) route->Offer(event, position);
+}
+
+Result<uint64_t> LocalMesh::Publish(std::string_view topic, Event event,
+                                    const PublishOptions& options) {
+  EM_ASSIGN_OR_RETURN(std::shared_ptr<Event> prepared,
+                      Prepare(topic, std::move(event)));
+  if (IsInbox(prepared->topic)) {
+    std::lock_guard<std::mutex> lock(mu_);
+    DispatchOne(prepared, 0);
+    return uint64_t{0};
+  }
+
+  struct Wait {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    AppendOutcome outcome;
+  } wait;
+  std::vector<std::shared_ptr<Event>> batch{prepared};
+  store_->Append(std::move(batch), DurabilityOf(options),
+                 [this, &wait, &prepared](std::vector<AppendOutcome>& out) {
+                   {
+                     std::lock_guard<std::mutex> lock(mu_);
+                     DispatchStoredLocked(prepared, out[0]);
+                   }
+                   std::lock_guard<std::mutex> lock(wait.mu);
+                   wait.outcome = std::move(out[0]);
+                   wait.done = true;
+                   wait.cv.notify_one();
+                 });
+  std::unique_lock<std::mutex> lock(wait.mu);
+  wait.cv.wait(lock, [&] { return wait.done; });
+  if (!wait.outcome.status.ok()) return wait.outcome.status;
+  return wait.outcome.sequence;
+}
+
+void LocalMesh::PublishAsync(std::string_view topic, Event event,
+                             PublishDone done,
+                             const PublishOptions& options) {
+  Result<std::shared_ptr<Event>> prepared = Prepare(topic, std::move(event));
+  if (!prepared.ok()) {
+    done(prepared.status());
+    return;
+  }
+  std::shared_ptr<Event> ev = std::move(prepared).value();
+  if (IsInbox(ev->topic)) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      DispatchOne(ev, 0);
+    }
+    done(uint64_t{0});
+    return;
+  }
+  std::vector<std::shared_ptr<Event>> batch{ev};
+  store_->Append(std::move(batch), DurabilityOf(options),
+                 [this, ev, done = std::move(done)](
+                     std::vector<AppendOutcome>& out) {
+                   {
+                     std::lock_guard<std::mutex> lock(mu_);
+                     DispatchStoredLocked(ev, out[0]);
+                   }
+                   if (out[0].status.ok()) {
+                     done(out[0].sequence);
+                   } else {
+                     done(out[0].status);
+                   }
+                 });
+}
+
+Result<std::vector<uint64_t>> LocalMesh::PublishBatch(
+    std::vector<Event> events, const PublishOptions& options) {
+  std::vector<std::shared_ptr<Event>> prepared;
+  prepared.reserve(events.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    std::string topic = std::move(events[i].topic);
+    Result<std::shared_ptr<Event>> p = Prepare(topic, std::move(events[i]));
+    if (!p.ok()) {
+      return p.status().WithContext("event " + std::to_string(i) +
+                                    " of the batch");
+    }
+    if (IsInbox((*p)->topic)) {
+      return InvalidArgument("event " + std::to_string(i) +
+                             " of the batch is a reply; publish replies "
+                             "with Reply()");
+    }
+    prepared.push_back(std::move(p).value());
+  }
+  if (prepared.empty()) return std::vector<uint64_t>{};
+
+  struct Wait {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    std::vector<AppendOutcome> outcomes;
+  } wait;
+  std::vector<std::shared_ptr<Event>> batch = prepared;
+  store_->Append(std::move(batch), DurabilityOf(options),
+                 [this, &wait, &prepared](std::vector<AppendOutcome>& out) {
+                   Dispatch(prepared, out);
+                   std::lock_guard<std::mutex> lock(wait.mu);
+                   wait.outcomes = std::move(out);
+                   wait.done = true;
+                   wait.cv.notify_one();
+                 });
+  std::unique_lock<std::mutex> lock(wait.mu);
+  wait.cv.wait(lock, [&] { return wait.done; });
+
+  std::vector<uint64_t> sequences;
+  sequences.reserve(wait.outcomes.size());
+  for (const AppendOutcome& o : wait.outcomes) {
+    if (!o.status.ok()) return o.status;
+    sequences.push_back(o.sequence);
+  }
+  return sequences;
+}
+
+// --- Subscribing ------------------------------------------------------------
+
+uint64_t LocalMesh::AddRouteLocked(const std::string& pattern,
+                                   std::shared_ptr<Route> route) {
+  uint64_t id = next_route_id_++;
+  routes_[id] = RouteEntry{pattern, std::move(route)};
+  index_.Add(pattern, id);
+  return id;
+}
+
+void LocalMesh::RemoveRouteLocked(uint64_t id) {
+  auto it = routes_.find(id);
+  if (it == routes_.end()) return;
+  index_.Remove(it->second.pattern, id);
+  routes_.erase(it);
+}
+
+Result<std::unique_ptr<Subscription>> LocalMesh::SubscribeBatch(
+    std::string_view pattern, BatchHandler handler,
+    const SubscribeOptions& options) {
+  if (closing_.load(std::memory_order_acquire)) {
+    return Closed("the mesh is closed");
+  }
+  EM_RETURN_IF_ERROR(ValidatePattern(pattern).WithContext("subscribe"));
+  if (!handler) return InvalidArgument("subscribe: the handler is empty");
+  if (!options.durable.empty()) {
+    EM_RETURN_IF_ERROR(ValidateDurableName(options.durable));
+    if (!options.group.empty() && options.group != options.durable) {
+      return InvalidArgument("a durable subscription's group is its durable "
+                             "name: group '" + options.group +
+                             "' differs from durable '" + options.durable +
+                             "'");
+    }
+  }
+  if (!options.durable.empty() ||
+      options.start.kind != StartPosition::Kind::kLatest) {
+    return SubscribeConsumer(pattern, std::move(handler), options);
+  }
+  return SubscribeLive(pattern, std::move(handler), options);
+}
+
+Result<std::unique_ptr<Subscription>> LocalMesh::SubscribeLive(
+    std::string_view pattern, BatchHandler handler,
+    const SubscribeOptions& options) {
+  auto queue = std::make_shared<LiveQueue>(&pool_, std::move(handler), options);
+  std::string p(pattern);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (closed_) return Closed("the mesh is closed");
+  live_[queue.get()] = queue;
+  if (options.group.empty()) {
+    uint64_t id = AddRouteLocked(p, queue);
+    return std::unique_ptr<Subscription>(
+        new LiveHandle(this, id, "", queue, p));
+  }
+  std::string key = options.group + "\n" + p;
+  auto it = groups_.find(key);
+  if (it == groups_.end()) {
+    auto group = std::make_shared<LiveGroup>();
+    uint64_t id = AddRouteLocked(p, group);
+    it = groups_.emplace(key, std::make_pair(id, group)).first;
+  }
+  it->second.second->Add(queue);
+  return std::unique_ptr<Subscription>(
+      new LiveHandle(this, it->second.first, key, queue, p));
+}
+
+Result<std::unique_ptr<Subscription>> LocalMesh::SubscribeConsumer(
+    std::string_view pattern, BatchHandler handler,
+    const SubscribeOptions& options) {
+  std::string p(pattern);
+  std::lock_guard<std::mutex> subscribe_lock(subscribe_mu_);
+  std::string key = options.durable;
+  if (key.empty()) {
+    // A replay without a durable name: ephemeral, shared by its group.
+    key = options.group.empty()
+              ? "~" + std::to_string(next_ephemeral_++)
+              : "~" + options.group + "\n" + p;
+  }
+
+  std::shared_ptr<Consumer> consumer;
+  auto it = consumers_.find(key);
+  if (it != consumers_.end()) {
+    consumer = it->second.second;
+    if (consumer->config().pattern != p) {
+      return FailedPrecondition("durable '" + key +
+                                "' is in use with pattern '" +
+                                consumer->config().pattern + "', not '" + p +
+                                "'");
+    }
+  } else {
+    Consumer::Config config;
+    config.name = options.durable.empty() ? key : options.durable;
+    config.pattern = p;
+    config.persistent = !options.durable.empty();
+    config.options = options;
+    config.durability = options_.durability;
+    EM_ASSIGN_OR_RETURN(
+        consumer,
+        Consumer::Open(std::move(config), store_.get(), &pool_, &timer_,
+                       [this](std::string topic, Event event) {
+                         return Publish(topic, std::move(event), {}).status();
+                       }));
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_) return Closed("the mesh is closed");
+    uint64_t id = AddRouteLocked(p, consumer);
+    consumers_.emplace(key, std::make_pair(id, consumer));
+  }
+
+  uint64_t member = consumer->AddMember(std::move(handler),
+                                        options.max_in_flight);
+  // Events stored while the consumer was opening are read now.
+  uint64_t next = store_->Stats().next_position;
+  if (next > 0) consumer->Offer(nullptr, next - 1);
+  return std::unique_ptr<Subscription>(
+      new MemberHandle(this, key, consumer, member));
+}
+
+void LocalMesh::RemoveLive(uint64_t route_id, const std::string& group_key,
+                           const std::shared_ptr<LiveQueue>& queue) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    live_.erase(queue.get());
+    if (group_key.empty()) {
+      RemoveRouteLocked(route_id);
+    } else {
+      auto it = groups_.find(group_key);
+      if (it != groups_.end() && it->second.second->Remove(queue.get())) {
+        RemoveRouteLocked(it->second.first);
+        groups_.erase(it);
+      }
+    }
+  }
+  // Outside the lock: the handler being waited for may be publishing.
+  queue->Close();
+}
+
+void LocalMesh::RemoveMember(const std::string& key,
+                             const std::shared_ptr<Consumer>& consumer,
+                             uint64_t member_id) {
+  if (consumer->RemoveMember(member_id) > 0) return;
+  {
+    std::lock_guard<std::mutex> subscribe_lock(subscribe_mu_);
+    if (consumer->Info().members > 0) return;  // someone joined meanwhile
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = consumers_.find(key);
+    if (it == consumers_.end() || it->second.second != consumer) return;
+    RemoveRouteLocked(it->second.first);
+    consumers_.erase(it);
+  }
+  consumer->Close().IgnoreError();
+}
+
+// --- Request/reply ----------------------------------------------------------
+
+Result<Event> LocalMesh::Request(std::string_view topic, Event request,
+                                 std::chrono::milliseconds timeout) {
+  auto waiter = std::make_shared<RequestWaiter>();
+  std::string id;
+  {
+    std::lock_guard<std::mutex> lock(request_mu_);
+    id = std::to_string(next_request_++);
+    requests_[id] = waiter;
+  }
+  request.SetExtension(kReplyToAttribute, inbox_prefix_ + id);
+  request.SetExtension(kCorrelationIdAttribute, id);
+  Result<uint64_t> published = Publish(topic, std::move(request), {});
+
+  Status status;
+  if (!published.ok()) {
+    status = published.status();
+  } else {
+    std::unique_lock<std::mutex> lock(waiter->mu);
+    if (!waiter->cv.wait_for(lock, timeout, [&] { return waiter->done; })) {
+      status = Timeout("no reply to the request on '" + std::string(topic) +
+                       "' within " + std::to_string(timeout.count()) + " ms");
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(request_mu_);
+    requests_.erase(id);
+  }
+  if (!status.ok()) return status;
+  std::lock_guard<std::mutex> lock(waiter->mu);
+  return std::move(waiter->reply);
+}
+
+// --- Reading and administration --------------------------------------------
+
+Result<std::vector<Event>> LocalMesh::Read(std::string_view topic,
+                                          uint64_t from_sequence,
+                                          size_t max_events) {
+  EM_RETURN_IF_ERROR(ValidateTopic(topic).WithContext("read"));
+  std::vector<LogRecord> records;
+  EM_RETURN_IF_ERROR(
+      store_->ReadTopic(topic, from_sequence, max_events, &records));
+  std::vector<Event> events;
+  events.reserve(records.size());
+  for (const LogRecord& r : records) events.push_back(*r.event);
+  return events;
+}
+
+Result<std::vector<TopicInfo>> LocalMesh::Topics() { return store_->Topics(); }
+
+Result<std::vector<GroupInfo>> LocalMesh::Groups() {
+  std::vector<GroupInfo> groups;
+  std::lock_guard<std::mutex> subscribe_lock(subscribe_mu_);
+  for (const auto& [key, entry] : consumers_) {
+    GroupInfo info = entry.second->Info();
+    if (info.durable) groups.push_back(std::move(info));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [key, entry] : groups_) {
+    GroupInfo info;
+    size_t newline = key.find('\n');
+    info.name = key.substr(0, newline);
+    info.pattern = key.substr(newline + 1);
+    info.members = entry.second->size();
+    info.delivered = entry.second->delivered();
+    groups.push_back(std::move(info));
+  }
+  return groups;
+}
+
+Result<MeshStats> LocalMesh::Stats() {
+  MeshStats stats;
+  stats.published = published_.load(std::memory_order_relaxed);
+  stats.duplicates = duplicates_.load(std::memory_order_relaxed);
+  std::vector<std::shared_ptr<Consumer>> consumers;
+  {
+    std::lock_guard<std::mutex> subscribe_lock(subscribe_mu_);
+    for (const auto& [key, entry] : consumers_) {
+      consumers.push_back(entry.second);
+    }
+  }
+  for (const auto& c : consumers) {
+    GroupInfo info = c->Info();
+    stats.delivered += info.delivered;
+    stats.redelivered += info.redelivered;
+    stats.dead_lettered += info.dead_lettered;
+    stats.acked += c->acked();
+    stats.subscriptions += info.members;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [ptr, weak] : live_) {
+      if (auto q = weak.lock()) {
+        SubscriptionStats s = q->Stats();
+        stats.delivered += s.delivered;
+        stats.dropped += s.dropped;
+        ++stats.subscriptions;
+      }
+    }
+  }
+  stats.store = store_->Stats();
+  return stats;
+}
+
+Result<uint64_t> LocalMesh::RepublishDeadLetters(std::string_view durable) {
+  std::string prefix = "$DLQ." + std::string(durable) + ".";
+  EM_ASSIGN_OR_RETURN(std::vector<TopicInfo> topics, store_->Topics());
+  uint64_t count = 0;
+  for (const TopicInfo& t : topics) {
+    if (t.topic.compare(0, prefix.size(), prefix) != 0) continue;
+    std::vector<LogRecord> records;
+    EM_RETURN_IF_ERROR(store_->ReadTopic(t.topic, t.first_sequence,
+                                         SIZE_MAX, &records));
+    for (const LogRecord& r : records) {
+      Event e = *r.event;
+      const std::string* original = e.Extension(kDeadTopicAttribute);
+      if (original == nullptr) continue;
+      std::string topic = *original;
+      // A new id (the original may still be inside the dedup window); the
+      // original id stays readable as "deadid".
+      for (std::string_view a : {kDeadReasonAttribute, kDeadAttemptsAttribute,
+                                 kDeadTopicAttribute, kDeadSequenceAttribute}) {
+        e.RemoveExtension(a);
+      }
+      e.id.clear();
+      e.topic.clear();
+      e.sequence = 0;
+      e.stored_at_nanos = 0;
+      EM_RETURN_IF_ERROR(Publish(topic, std::move(e), {}).status());
+      ++count;
+    }
+    EM_RETURN_IF_ERROR(store_->DeleteTopic(t.topic));
+  }
+  return count;
+}
+
+Status LocalMesh::Close() {
+  if (CallbackPool::Current() != nullptr) {
+    return FailedPrecondition("Close() cannot be called from a handler");
+  }
+  if (closing_.exchange(true)) return Status::Ok();
+
+  // Take every route away, so nothing new is offered.
+  std::vector<std::shared_ptr<LiveQueue>> live;
+  std::vector<std::shared_ptr<Consumer>> consumers;
+  {
+    std::lock_guard<std::mutex> subscribe_lock(subscribe_mu_);
+    std::lock_guard<std::mutex> lock(mu_);
+    closed_ = true;
+    for (const auto& [ptr, weak] : live_) {
+      if (auto q = weak.lock()) live.push_back(std::move(q));
+    }
+    for (auto& [key, entry] : consumers_) consumers.push_back(entry.second);
+    while (!routes_.empty()) RemoveRouteLocked(routes_.begin()->first);
+    route_cache_.clear();
+    live_.clear();
+    groups_.clear();
+    consumers_.clear();
+  }
+
+  // Stop handlers, store consumer positions, then the threads and store.
+  for (auto& q : live) q->Close();
+  Status status;
+  for (auto& c : consumers) {
+    Status s = c->Close();
+    if (status.ok() && !s.ok()) status = s;
+  }
+  timer_.Stop();
+  pool_.Stop();
+  Status s = store_->Close();
+  return status.ok() ? s : status;
+}
+
+}  // namespace eventmesh

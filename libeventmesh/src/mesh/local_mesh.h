@@ -1,0 +1,141 @@
+// LocalMesh: the embedded mesh, over a Store in this process.
+//
+// Publishing hands events to the store; when the store reports them stored
+// (in log order, see Store::Append) they are dispatched: matched against
+// the subscription index and offered to each matching route. Live routes
+// queue the event for their handlers; consumers read it back from the log.
+// Replies ("$INBOX." topics) are not stored: they are dispatched at once.
+//
+// Thread-safe, as Mesh promises.
+
+#ifndef EVENTMESH_SRC_MESH_LOCAL_MESH_H_
+#define EVENTMESH_SRC_MESH_LOCAL_MESH_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "eventmesh/mesh.h"
+#include "mesh/callback_pool.h"
+#include "mesh/consumer.h"
+#include "mesh/live_queue.h"
+#include "mesh/timer.h"
+#include "topic/subscription_index.h"
+
+namespace eventmesh {
+
+class LocalMesh : public Mesh {
+ public:
+  // Takes ownership of `store`.
+  LocalMesh(std::unique_ptr<Store> store, const MeshOptions& options);
+  ~LocalMesh() override;
+
+  Result<uint64_t> Publish(std::string_view topic, Event event,
+                           const PublishOptions& options) override;
+  void PublishAsync(std::string_view topic, Event event, PublishDone done,
+                    const PublishOptions& options) override;
+  Result<std::vector<uint64_t>> PublishBatch(
+      std::vector<Event> events, const PublishOptions& options) override;
+  Result<std::unique_ptr<Subscription>> SubscribeBatch(
+      std::string_view pattern, BatchHandler handler,
+      const SubscribeOptions& options) override;
+  Result<Event> Request(std::string_view topic, Event request,
+                        std::chrono::milliseconds timeout) override;
+  Result<std::vector<Event>> Read(std::string_view topic,
+                                  uint64_t from_sequence,
+                                  size_t max_events) override;
+  Result<std::vector<TopicInfo>> Topics() override;
+  Result<std::vector<GroupInfo>> Groups() override;
+  Result<MeshStats> Stats() override;
+  Result<uint64_t> RepublishDeadLetters(std::string_view durable) override;
+  Status Close() override;
+  const std::string& node_id() const override { return node_id_; }
+
+  // Removes a live subscription / a consumer member (SubscriptionHandle).
+  void RemoveLive(uint64_t route_id, const std::string& group_key,
+                  const std::shared_ptr<LiveQueue>& queue);
+  void RemoveMember(const std::string& consumer_key,
+                    const std::shared_ptr<Consumer>& consumer,
+                    uint64_t member_id);
+
+ private:
+  struct RouteEntry {
+    std::string pattern;
+    std::shared_ptr<Route> route;
+  };
+  struct CachedRoutes {
+    uint64_t generation = 0;
+    std::vector<Route*> routes;
+  };
+  struct RequestWaiter;
+  class InboxRoute;
+
+  // Checks and completes an event before it is stored.
+  Result<std::shared_ptr<Event>> Prepare(std::string_view topic, Event event);
+  Durability DurabilityOf(const PublishOptions& options) const;
+  // Offers stored events to their routes. Runs in log order.
+  void Dispatch(const std::vector<std::shared_ptr<Event>>& events,
+                const std::vector<AppendOutcome>& outcomes);
+  void DispatchStoredLocked(const EventPtr& event,
+                            const AppendOutcome& outcome);
+  // mu_ held.
+  void DispatchOne(const EventPtr& event, uint64_t position);
+  // mu_ held.
+  uint64_t AddRouteLocked(const std::string& pattern,
+                          std::shared_ptr<Route> route);
+  void RemoveRouteLocked(uint64_t id);
+
+  Result<std::unique_ptr<Subscription>> SubscribeLive(
+      std::string_view pattern, BatchHandler handler,
+      const SubscribeOptions& options);
+  Result<std::unique_ptr<Subscription>> SubscribeConsumer(
+      std::string_view pattern, BatchHandler handler,
+      const SubscribeOptions& options);
+
+  const MeshOptions options_;
+  std::string node_id_;
+  std::unique_ptr<eventmesh::Store> store_;
+  CallbackPool pool_;
+  Timer timer_;
+
+  // Lock order: subscribe_mu_, then mu_. Dispatch takes only mu_.
+  // subscribe_mu_ guards consumers_ and is held while a consumer opens
+  // (which waits on the store, whose callbacks dispatch).
+  std::mutex subscribe_mu_;
+  // Routing: the index, the routes, and a cache of topic -> routes.
+  std::mutex mu_;
+  bool closed_ = false;
+  SubscriptionIndex index_;
+  std::unordered_map<uint64_t, RouteEntry> routes_;
+  uint64_t next_route_id_ = 1;
+  std::unordered_map<std::string, CachedRoutes> route_cache_;
+  std::vector<uint64_t> match_scratch_;
+  // Non-durable groups by "<group>\n<pattern>", with their route id.
+  std::map<std::string, std::pair<uint64_t, std::shared_ptr<LiveGroup>>>
+      groups_;
+  // Consumers by durable name (or an internal key), with their route id.
+  std::map<std::string, std::pair<uint64_t, std::shared_ptr<Consumer>>>
+      consumers_;
+  uint64_t next_ephemeral_ = 1;
+  // Live subscriptions for Close().
+  std::map<LiveQueue*, std::weak_ptr<LiveQueue>> live_;
+
+  // Request/reply: replies to "<inbox_prefix_><n>" find their waiter.
+  std::mutex request_mu_;
+  std::string inbox_prefix_;
+  uint64_t next_request_ = 1;
+  std::unordered_map<std::string, std::shared_ptr<RequestWaiter>> requests_;
+
+  std::atomic<uint64_t> published_{0};
+  std::atomic<uint64_t> duplicates_{0};
+  std::atomic<bool> closing_{false};
+};
+
+}  // namespace eventmesh
+
+#endif  // EVENTMESH_SRC_MESH_LOCAL_MESH_H_

@@ -1,0 +1,27 @@
+// Routes: what the mesh hands an accepted event to.
+//
+// The subscription index maps a topic to routes. Dispatch (Route::Offer)
+// runs one event at a time, in log order, under the mesh's routing lock;
+// a route must take the event quickly and leave the handler calls to the
+// callback pool.
+
+#ifndef EVENTMESH_SRC_MESH_ROUTE_H_
+#define EVENTMESH_SRC_MESH_ROUTE_H_
+
+#include <cstdint>
+
+#include "eventmesh/event.h"
+
+namespace eventmesh {
+
+class Route {
+ public:
+  virtual ~Route() = default;
+  // Takes `event`, stored at log `position` (0 for events that are not
+  // stored, such as replies).
+  virtual void Offer(const EventPtr& event, uint64_t position) = 0;
+};
+
+}  // namespace eventmesh
+
+#endif  // EVENTMESH_SRC_MESH_ROUTE_H_

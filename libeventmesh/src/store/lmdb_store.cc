@@ -1,0 +1,1510 @@
+// The LMDB engine.
+//
+// One environment per directory, five named databases: "meta" (format
+// record, next position, next topic id), "log", "topics", "seq" (the dense
+// per-topic sequence index) and "state"; their layouts are in log_format.h.
+//
+// One writer thread owns every write transaction. Publishers hand it
+// operations through a bounded queue; it drains everything waiting into one
+// transaction, commits, then runs the done callbacks of the group in order.
+// Groups that contain a kSync operation commit with LMDB's own synchronous
+// commit (data flushed, then the meta page written and flushed), so a crash
+// of the machine cannot leave a commit half on disk; other groups commit
+// without flushing and kBatch ones are flushed within the batch window.
+//
+// The dedup table lives in memory (a hash of source and id, kept for the
+// dedup window) and is rebuilt at open from the log's headers. An on-disk
+// table keyed by a hash would dirty a random page per event.
+//
+// Retention and DeleteTopic remove records in small transactions between
+// groups, so publishers never wait behind a large delete.
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <thread>
+#include <unordered_map>
+#include <variant>
+
+#include "eventmesh/clock.h"
+#include "eventmesh/store.h"
+#include "eventmesh/topic.h"
+#include "store/lmdb_util.h"
+#include "store/log_format.h"
+#include "store/store_common.h"
+#include "util/log_internal.h"
+
+namespace eventmesh {
+namespace {
+
+using namespace store_internal;  // NOLINT: the store's own helpers
+
+constexpr std::string_view kFormatKey = "format";
+constexpr std::string_view kFormatPrefix = "eventmesh-store ";
+constexpr int kFormatVersion = 1;
+constexpr std::string_view kNextPositionKey = "next_position";
+constexpr std::string_view kNextTopicIdKey = "next_topic_id";
+constexpr const char* kDatabaseNames[] = {"meta", "log", "topics", "seq",
+                                          "state"};
+constexpr const char* kLockFileName = "eventmesh.lock";
+
+// Publishers block in Append while this many events wait for the writer.
+constexpr size_t kMaxQueuedEvents = size_t{1} << 18;
+// Records removed per retention or DeleteTopic transaction.
+constexpr size_t kTrimChunk = 2000;
+
+struct AppendOp {
+  std::vector<std::shared_ptr<Event>> events;
+  std::string encoded;         // every event's binary encoding, back to back
+  std::vector<uint32_t> ends;  // where each event's encoding ends
+  std::vector<AppendOutcome> outcomes;
+  Store::AppendDone done;
+};
+
+struct StateOp {
+  std::string key;
+  std::string value;  // empty deletes
+  Status status;
+  Store::StateDone done;
+};
+
+struct ControlOp {
+  enum Kind { kFlush, kDeleteTopic } kind;
+  std::string topic;
+  std::shared_ptr<std::promise<Status>> promise;
+};
+
+struct Op {
+  Durability durability = Durability::kSync;
+  std::variant<AppendOp, StateOp, ControlOp> body;
+};
+
+struct TopicState {
+  std::string name;
+  TopicMeta meta;
+  const RetentionRule* rule = nullptr;
+  uint64_t touch_epoch = 0;  // the transaction that last saved its undo
+  bool trim_queued = false;
+};
+
+struct DedupEntry {
+  uint64_t position = 0;
+  uint64_t sequence = 0;
+  int64_t stored_at = 0;
+  uint32_t topic_id = 0;
+};
+
+// A removal of a topic's oldest records: by its retention rule, or (for
+// DeleteTopic) every record up to `through_sequence`.
+struct TrimJob {
+  std::string topic;
+  bool delete_topic = false;
+  uint64_t through_sequence = 0;
+  std::shared_ptr<std::promise<Status>> promise;
+};
+
+// What a transaction changed in the writer's memory, to put back when the
+// transaction is aborted.
+struct Undo {
+  uint64_t next_position = 0;
+  int64_t last_stored_at = 0;
+  uint32_t next_topic_id = 0;
+  std::vector<std::pair<std::string, std::optional<TopicState>>> topics;
+  std::vector<std::pair<uint64_t, std::optional<DedupEntry>>> dedup;
+  size_t dedup_order_size = 0;
+};
+
+class LmdbStore final : public Store {
+ public:
+  LmdbStore(std::string path, const StoreOptions& options)
+      : path_(std::move(path)), options_(options) {}
+  ~LmdbStore() override { Close().IgnoreError(); }
+
+  Status Open();
+
+  void Append(std::vector<std::shared_ptr<Event>> events, Durability durability,
+              AppendDone done) override;
+  void PutState(std::string key, std::string value, Durability durability,
+                StateDone done) override;
+  Result<std::string> GetState(std::string_view key) override;
+  Result<std::vector<std::pair<std::string, std::string>>> ListState(
+      std::string_view prefix) override;
+  Status Read(uint64_t from_position, std::string_view pattern,
+              size_t max_records, size_t max_scan, std::vector<LogRecord>* out,
+              uint64_t* next_position) override;
+  Status ReadTopic(std::string_view topic, uint64_t from_sequence,
+                   size_t max_records, std::vector<LogRecord>* out) override;
+  Result<uint64_t> PositionOfSequence(std::string_view topic,
+                                      uint64_t sequence) override;
+  Result<uint64_t> PositionAtTime(int64_t unix_nanos) override;
+  Result<std::vector<TopicInfo>> Topics() override;
+  Status DeleteTopic(std::string_view topic) override;
+  Status Flush() override;
+  StoreStats Stats() override;
+  Status Close() override;
+
+ private:
+  class ReadTxn;
+
+  // --- open ---
+  Status LockDirectory();
+  Status OpenEnvironment();
+  Status OpenDatabases();
+  Status CheckFormat(MDB_txn* txn, bool* fresh);
+  Status LoadState();
+  Status RebuildDedup(MDB_txn* txn);
+
+  // --- the writer thread ---
+  void Enqueue(Op op, size_t events);
+  void FailInline(Op& op, const Status& status);
+  void WriterLoop();
+  void ProcessGroup(std::vector<Op>& group);
+  int ApplyGroup(MDB_txn* txn, std::vector<Op>& group, Undo* undo);
+  int ApplyAppend(MDB_txn* txn, MDB_cursor* log, MDB_cursor* seq, AppendOp& op,
+                  int64_t now, Undo* undo);
+  int FindDuplicate(MDB_txn* txn, const Event& event, uint64_t hash,
+                    int64_t now, AppendOutcome* outcome);
+  int ApplyState(MDB_txn* txn, StateOp& op);
+  int WriteTouchedTopics(MDB_txn* txn);
+  int WriteCounters(MDB_txn* txn);
+  TopicState& TouchTopic(const std::string& name, Undo* undo);
+  void SaveTopic(TopicState& topic, Undo* undo);
+  void RollBack(Undo& undo);
+  void FinishGroup(std::vector<Op>& group, const Status& status);
+  bool GrowMap();
+  int CommitTxn(MDB_txn* txn, bool sync);
+  void SyncNow();
+
+  // --- retention and DeleteTopic ---
+  void ScheduleRetention(int64_t now_mono);
+  void ScheduleTrimIfOver(TopicState& topic);
+  void RunTrimChunk();
+  int TrimTopic(MDB_txn* txn, TopicState& topic, const TrimJob& job,
+                int64_t now, size_t* budget, bool* finished, Undo* undo);
+  void FailTrims(const Status& status);
+  void ForgetDedupOfTopic(uint32_t topic_id);
+  void PruneDedup(int64_t now);
+
+  // --- reads ---
+  Result<EventPtr> DecodeRecord(const LogRecordView& view, uint64_t position);
+  Result<uint64_t> NextPositionIn(MDB_txn* txn);
+  Result<uint64_t> PositionAtTimeIn(MDB_txn* txn, int64_t unix_nanos);
+
+  const std::string path_;
+  const StoreOptions options_;
+  int lock_fd_ = -1;
+
+  // Readers hold it shared for the life of their transaction; the writer
+  // holds it exclusively to resize the map and Close() to close the
+  // environment, since LMDB needs no transaction active for either.
+  std::shared_mutex env_mu_;
+  MDB_env* env_ = nullptr;
+  MDB_dbi meta_db_ = 0, log_db_ = 0, topics_db_ = 0, seq_db_ = 0, state_db_ = 0;
+  size_t max_key_size_ = 511;
+
+  // The queue between publishers and the writer.
+  std::mutex queue_mu_;
+  std::condition_variable writer_cv_;
+  std::condition_variable space_cv_;
+  std::vector<Op> queue_;
+  size_t queued_events_ = 0;
+  bool writer_idle_ = false;
+  bool closed_ = false;  // no more operations accepted
+  std::thread writer_;
+  std::thread::id writer_id_;
+
+  // Owned by the writer thread (and by Open before it starts).
+  std::unordered_map<std::string, TopicState> topics_;
+  uint64_t next_position_ = 1;
+  int64_t last_stored_at_ = 0;
+  uint32_t next_topic_id_ = 1;
+  uint64_t map_size_ = 0;
+  uint64_t txn_epoch_ = 0;
+  std::vector<TopicState*> touched_;
+  std::unordered_map<uint64_t, DedupEntry> dedup_;
+  std::deque<std::pair<int64_t, uint64_t>> dedup_order_;  // oldest first
+  std::deque<TrimJob> trims_;
+  int64_t unsynced_since_ = 0;  // monotonic time of the oldest unflushed
+                                // kBatch commit, 0 when none
+  bool unsynced_ = false;       // any commit not flushed yet
+  int64_t next_retention_ = 0;
+
+  // Counters for Stats(), written by the writer.
+  std::atomic<uint64_t> appended_{0};
+  std::atomic<uint64_t> duplicates_{0};
+  std::atomic<uint64_t> commits_{0};
+  std::atomic<uint64_t> syncs_{0};
+  std::atomic<uint64_t> map_bytes_{0};
+  std::atomic<uint64_t> next_position_seen_{1};
+};
+
+// A read-only transaction held under the environment's shared lock.
+class LmdbStore::ReadTxn {
+ public:
+  explicit ReadTxn(LmdbStore& store) : lock_(store.env_mu_) {
+    if (store.env_ == nullptr) {
+      status_ = Closed("the store is closed");
+      return;
+    }
+    int rc = mdb_txn_begin(store.env_, nullptr, MDB_RDONLY, &txn_);
+    if (rc != 0) status_ = LmdbStatus(rc, "begin a read transaction");
+  }
+  ~ReadTxn() {
+    if (txn_ != nullptr) mdb_txn_abort(txn_);
+  }
+  ReadTxn(const ReadTxn&) = delete;
+  ReadTxn& operator=(const ReadTxn&) = delete;
+
+  const Status& status() const { return status_; }
+  MDB_txn* get() const { return txn_; }
+
+ private:
+  std::shared_lock<std::shared_mutex> lock_;
+  MDB_txn* txn_ = nullptr;
+  Status status_;
+};
+
+// Closes a cursor when leaving scope.
+class CursorCloser {
+ public:
+  explicit CursorCloser(MDB_cursor* cursor) : cursor_(cursor) {}
+  ~CursorCloser() {
+    if (cursor_ != nullptr) mdb_cursor_close(cursor_);
+  }
+  CursorCloser(const CursorCloser&) = delete;
+  CursorCloser& operator=(const CursorCloser&) = delete;
+
+ private:
+  MDB_cursor* cursor_;
+};
+
+uint64_t RoundToPage(uint64_t bytes) {
+  constexpr uint64_t kPage = 4096;
+  return std::max(kPage, (bytes + kPage - 1) / kPage * kPage);
+}
+
+std::string PositionKey(uint64_t position) {
+  std::string key(8, '\0');
+  PutBigEndian64(position, key.data());
+  return key;
+}
+
+// ===========================================================================
+// Opening
+
+Status LmdbStore::Open() {
+  std::error_code ec;
+  std::filesystem::create_directories(path_, ec);
+  if (ec) {
+    return LmdbStatus(ec.value(), "create store directory '" + path_ + "'");
+  }
+  EM_RETURN_IF_ERROR(LockDirectory());
+  EM_RETURN_IF_ERROR(OpenEnvironment());
+  EM_RETURN_IF_ERROR(OpenDatabases());
+  EM_RETURN_IF_ERROR(LoadState());
+  next_retention_ =
+      MonotonicNanos() +
+      std::chrono::nanoseconds(options_.retention_interval).count();
+  writer_ = std::thread([this] { WriterLoop(); });
+  writer_id_ = writer_.get_id();
+  return Status();
+}
+
+// An exclusive flock on a file in the directory keeps a second process out:
+// LMDB itself would let it in and two writers' processes would then share
+// the map with neither knowing of the other's in-memory state.
+Status LmdbStore::LockDirectory() {
+  std::string lock_path = path_ + "/" + kLockFileName;
+  lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd_ < 0) {
+    return LmdbStatus(errno, "open lock file '" + lock_path + "'");
+  }
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    ::close(lock_fd_);
+    lock_fd_ = -1;
+    if (err == EWOULDBLOCK) {
+      return FailedPrecondition("store directory '" + path_ +
+                                "' is in use by another process or store; "
+                                "close that one or use another directory");
+    }
+    return LmdbStatus(err, "lock '" + lock_path + "'");
+  }
+  return Status();
+}
+
+Status LmdbStore::OpenEnvironment() {
+  int rc = mdb_env_create(&env_);
+  if (rc != 0) return LmdbStatus(rc, "create LMDB environment");
+  map_size_ = RoundToPage(
+      std::min(options_.initial_map_bytes,
+               std::max(options_.max_map_bytes, uint64_t{1} << 20)));
+  mdb_env_set_maxdbs(env_, 8);
+  mdb_env_set_maxreaders(env_, 1024);
+  mdb_env_set_mapsize(env_, map_size_);
+  rc = mdb_env_open(env_, path_.c_str(), MDB_NOSYNC | MDB_NOTLS, 0644);
+  if (rc != 0) {
+    mdb_env_close(env_);
+    env_ = nullptr;
+    if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH) {
+      return DataLoss("'" + path_ +
+                      "' does not hold an LMDB environment this build can "
+                      "read (" +
+                      mdb_strerror(rc) + "); use another directory");
+    }
+    return LmdbStatus(rc, "open store '" + path_ + "'");
+  }
+  int dead = 0;
+  mdb_reader_check(env_, &dead);
+  if (dead > 0) {
+    EM_LOG(kInfo, "store", "cleared " << dead << " stale reader slots");
+  }
+  MDB_envinfo info;
+  mdb_env_info(env_, &info);
+  map_size_ = info.me_mapsize;
+  map_bytes_ = map_size_;
+  max_key_size_ = static_cast<size_t>(mdb_env_get_maxkeysize(env_));
+  return Status();
+}
+
+Status LmdbStore::OpenDatabases() {
+  MDB_txn* txn = nullptr;
+  int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
+  if (rc != 0) return LmdbStatus(rc, "begin the open transaction");
+  bool fresh = false;
+  Status status = CheckFormat(txn, &fresh);
+  MDB_dbi* dbis[] = {&meta_db_, &log_db_, &topics_db_, &seq_db_, &state_db_};
+  for (size_t i = 0; status.ok() && i < 5; ++i) {
+    rc = mdb_dbi_open(txn, kDatabaseNames[i], MDB_CREATE, dbis[i]);
+    if (rc != 0) status = LmdbStatus(rc, "open database");
+  }
+  if (status.ok() && fresh) {
+    std::string format =
+        std::string(kFormatPrefix) + std::to_string(kFormatVersion);
+    MDB_val key = ToVal(kFormatKey);
+    MDB_val value = ToVal(format);
+    rc = mdb_put(txn, meta_db_, &key, &value, 0);
+    if (rc != 0) status = LmdbStatus(rc, "write the format record");
+  }
+  if (!status.ok()) {
+    mdb_txn_abort(txn);
+    return status;
+  }
+  rc = mdb_txn_commit(txn);
+  if (rc != 0) return LmdbStatus(rc, "commit the open transaction");
+  return Status();
+}
+
+// Refuses environments that hold anything but this store's databases, and
+// stores written in a newer format.
+Status LmdbStore::CheckFormat(MDB_txn* txn, bool* fresh) {
+  MDB_dbi main_db;
+  int rc = mdb_dbi_open(txn, nullptr, 0, &main_db);
+  if (rc != 0) return LmdbStatus(rc, "open the main database");
+  MDB_cursor* cursor;
+  rc = mdb_cursor_open(txn, main_db, &cursor);
+  if (rc != 0) return LmdbStatus(rc, "open a cursor");
+  CursorCloser closer(cursor);
+  MDB_val key, value;
+  size_t names = 0;
+  for (rc = mdb_cursor_get(cursor, &key, &value, MDB_FIRST); rc == 0;
+       rc = mdb_cursor_get(cursor, &key, &value, MDB_NEXT)) {
+    std::string_view name = ToView(key);
+    bool ours = false;
+    for (const char* known : kDatabaseNames) ours = ours || name == known;
+    if (!ours) {
+      return DataLoss("'" + path_ +
+                      "' holds LMDB data that is not an EventMesh store "
+                      "(found '" +
+                      std::string(name.substr(0, 64)) +
+                      "'); use another directory");
+    }
+    ++names;
+  }
+  *fresh = names == 0;
+  if (*fresh) return Status();
+
+  MDB_dbi meta;
+  rc = mdb_dbi_open(txn, "meta", 0, &meta);
+  if (rc == 0) {
+    MDB_val fkey = ToVal(kFormatKey);
+    rc = mdb_get(txn, meta, &fkey, &value);
+  }
+  std::string_view format = rc == 0 ? ToView(value) : std::string_view();
+  if (format.substr(0, kFormatPrefix.size()) != kFormatPrefix) {
+    return DataLoss("'" + path_ +
+                    "' has no EventMesh format record; it was not written "
+                    "by EventMesh or is damaged");
+  }
+  int version =
+      std::atoi(std::string(format.substr(kFormatPrefix.size())).c_str());
+  if (version != kFormatVersion) {
+    return DataLoss("'" + path_ + "' holds store format " +
+                    std::to_string(version) + " but this build reads format " +
+                    std::to_string(kFormatVersion) +
+                    "; open it with the EventMesh version that wrote it");
+  }
+  return Status();
+}
+
+// Loads topics and counters into the writer's memory and rebuilds the
+// dedup table.
+Status LmdbStore::LoadState() {
+  ReadTxn txn(*this);
+  EM_RETURN_IF_ERROR(txn.status());
+  MDB_cursor* cursor;
+  int rc = mdb_cursor_open(txn.get(), topics_db_, &cursor);
+  if (rc != 0) return LmdbStatus(rc, "open a cursor");
+  CursorCloser closer(cursor);
+  MDB_val key, value;
+  for (rc = mdb_cursor_get(cursor, &key, &value, MDB_FIRST); rc == 0;
+       rc = mdb_cursor_get(cursor, &key, &value, MDB_NEXT)) {
+    TopicState topic;
+    topic.name = std::string(ToView(key));
+    if (!ParseTopicMeta(ToView(value), &topic.meta)) {
+      return DataLoss("topic record '" + topic.name + "' is damaged");
+    }
+    topic.rule = FindRetentionRule(options_, topic.name);
+    std::string name = topic.name;
+    topics_.emplace(std::move(name), std::move(topic));
+  }
+
+  EM_ASSIGN_OR_RETURN(next_position_, NextPositionIn(txn.get()));
+  next_position_seen_ = next_position_;
+  MDB_val id_key = ToVal(kNextTopicIdKey);
+  if (mdb_get(txn.get(), meta_db_, &id_key, &value) == 0 &&
+      value.mv_size == 4) {
+    next_topic_id_ = GetFixed<uint32_t>(static_cast<char*>(value.mv_data));
+  }
+
+  // The last record's stored time: stored times never go backwards.
+  MDB_cursor* log;
+  rc = mdb_cursor_open(txn.get(), log_db_, &log);
+  if (rc != 0) return LmdbStatus(rc, "open a cursor");
+  CursorCloser log_closer(log);
+  LogRecordView view;
+  if (mdb_cursor_get(log, &key, &value, MDB_LAST) == 0 &&
+      ParseLogRecord(ToView(value), &view)) {
+    last_stored_at_ = view.stored_at;
+  }
+  return RebuildDedup(txn.get());
+}
+
+Status LmdbStore::RebuildDedup(MDB_txn* txn) {
+  if (options_.dedup_window.count() <= 0) return Status();
+  int64_t horizon =
+      WallNanos() - std::chrono::nanoseconds(options_.dedup_window).count();
+  EM_ASSIGN_OR_RETURN(uint64_t from, PositionAtTimeIn(txn, horizon));
+  MDB_cursor* cursor;
+  int rc = mdb_cursor_open(txn, log_db_, &cursor);
+  if (rc != 0) return LmdbStatus(rc, "open a cursor");
+  CursorCloser closer(cursor);
+  std::string start = PositionKey(from);
+  MDB_val key = ToVal(start), value;
+  for (rc = mdb_cursor_get(cursor, &key, &value, MDB_SET_RANGE); rc == 0;
+       rc = mdb_cursor_get(cursor, &key, &value, MDB_NEXT)) {
+    LogRecordView view;
+    if (!ParseLogRecord(ToView(value), &view)) continue;
+    auto topic = topics_.find(std::string(view.topic));
+    uint32_t topic_id = topic == topics_.end() ? 0 : topic->second.meta.id;
+    uint64_t position = GetBigEndian64(static_cast<char*>(key.mv_data));
+    dedup_[view.dedup_hash] = {position, view.sequence, view.stored_at,
+                               topic_id};
+    dedup_order_.emplace_back(view.stored_at, view.dedup_hash);
+  }
+  return Status();
+}
+
+// ===========================================================================
+// Publishing side
+
+void LmdbStore::Append(std::vector<std::shared_ptr<Event>> events,
+                       Durability durability, AppendDone done) {
+  // Encode on the caller's thread: it spreads the work over the
+  // publishers and keeps the writer's per-event cost low.
+  AppendOp op;
+  op.ends.reserve(events.size());
+  size_t estimate = 0;
+  for (const auto& event : events) estimate += event->data.size() + 128;
+  op.encoded.reserve(estimate);
+  for (const auto& event : events) {
+    AppendBinary(*event, &op.encoded);
+    op.ends.push_back(static_cast<uint32_t>(op.encoded.size()));
+  }
+  size_t count = events.size();
+  op.events = std::move(events);
+  op.done = std::move(done);
+  Enqueue(Op{durability, std::move(op)}, count);
+}
+
+void LmdbStore::PutState(std::string key, std::string value,
+                         Durability durability, StateDone done) {
+  StateOp op{std::move(key), std::move(value), Status(), std::move(done)};
+  Enqueue(Op{durability, std::move(op)}, 1);
+}
+
+void LmdbStore::Enqueue(Op op, size_t events) {
+  std::unique_lock<std::mutex> lock(queue_mu_);
+  // Back-pressure, except for the writer itself (a done callback that
+  // appends) which would otherwise wait for itself.
+  if (std::this_thread::get_id() != writer_id_) {
+    space_cv_.wait(
+        lock, [&] { return closed_ || queued_events_ < kMaxQueuedEvents; });
+  }
+  if (closed_) {
+    lock.unlock();
+    FailInline(op, Closed("the store is closed"));
+    return;
+  }
+  queue_.push_back(std::move(op));
+  queued_events_ += events;
+  if (writer_idle_) {
+    writer_idle_ = false;
+    writer_cv_.notify_one();
+  }
+}
+
+// Completes an operation that never reached the writer.
+void LmdbStore::FailInline(Op& op, const Status& status) {
+  if (auto* append = std::get_if<AppendOp>(&op.body)) {
+    std::vector<AppendOutcome> outcomes(append->events.size());
+    for (auto& outcome : outcomes) outcome.status = status;
+    if (append->done) append->done(outcomes);
+  } else if (auto* state = std::get_if<StateOp>(&op.body)) {
+    if (state->done) state->done(status);
+  } else if (auto* control = std::get_if<ControlOp>(&op.body)) {
+    control->promise->set_value(status);
+  }
+}
+
+// ===========================================================================
+// The writer thread
+
+void LmdbStore::WriterLoop() {
+  std::vector<Op> group;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(queue_mu_);
+      while (queue_.empty() && !closed_ && trims_.empty()) {
+        int64_t now = MonotonicNanos();
+        int64_t deadline = next_retention_;
+        if (unsynced_since_ != 0) {
+          deadline = std::min(
+              deadline,
+              unsynced_since_ +
+                  std::chrono::nanoseconds(options_.batch_window).count());
+        }
+        if (deadline <= now) break;
+        writer_idle_ = true;
+        writer_cv_.wait_for(lock, std::chrono::nanoseconds(deadline - now));
+        writer_idle_ = false;
+      }
+      group.swap(queue_);
+      bool was_full = queued_events_ >= kMaxQueuedEvents;
+      queued_events_ = 0;
+      if (was_full) space_cv_.notify_all();
+      if (closed_ && group.empty()) break;
+    }
+    if (!group.empty()) ProcessGroup(group);
+    group.clear();
+
+    int64_t now = MonotonicNanos();
+    if (unsynced_since_ != 0 &&
+        now - unsynced_since_ >=
+            std::chrono::nanoseconds(options_.batch_window).count()) {
+      SyncNow();
+    }
+    if (now >= next_retention_) ScheduleRetention(now);
+    if (!trims_.empty()) RunTrimChunk();
+  }
+  // Closing: DeleteTopic calls still waiting are told so.
+  for (TrimJob& job : trims_) {
+    if (job.promise) job.promise->set_value(Closed("the store was closed"));
+  }
+  trims_.clear();
+}
+
+void LmdbStore::ProcessGroup(std::vector<Op>& group) {
+  bool sync = false;
+  bool batch = false;
+  for (const Op& op : group) {
+    const auto* control = std::get_if<ControlOp>(&op.body);
+    sync = sync || op.durability == Durability::kSync ||
+           (control != nullptr && control->kind == ControlOp::kFlush);
+    batch = batch || op.durability == Durability::kBatch;
+  }
+
+  Status status;
+  for (;;) {
+    MDB_txn* txn = nullptr;
+    int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
+    Undo undo;
+    if (rc == 0) {
+      rc = ApplyGroup(txn, group, &undo);
+      if (rc == 0) {
+        rc = CommitTxn(txn, sync);
+      } else {
+        mdb_txn_abort(txn);
+      }
+      if (rc != 0) RollBack(undo);
+    }
+    if (rc == MDB_MAP_FULL && GrowMap()) continue;
+    if (rc != 0) status = LmdbStatus(rc, "append to store '" + path_ + "'");
+    break;
+  }
+
+  if (status.ok()) {
+    // A flush-only group commits nothing, so LMDB does not flush for it.
+    if (sync && unsynced_) SyncNow();
+    if (!sync && batch && unsynced_since_ == 0) {
+      unsynced_since_ = MonotonicNanos();
+    }
+    for (TopicState* topic : touched_) ScheduleTrimIfOver(*topic);
+  } else {
+    EM_LOG(kWarn, "store", status.ToString());
+  }
+  touched_.clear();
+  FinishGroup(group, status);
+}
+
+// Commits; `sync` asks LMDB for its synchronous commit for this one.
+int LmdbStore::CommitTxn(MDB_txn* txn, bool sync) {
+  mdb_env_set_flags(env_, MDB_NOSYNC, sync ? 0 : 1);
+  int rc = mdb_txn_commit(txn);
+  if (rc != 0) return rc;
+  commits_.fetch_add(1, std::memory_order_relaxed);
+  if (sync) {
+    syncs_.fetch_add(1, std::memory_order_relaxed);
+    unsynced_since_ = 0;
+    unsynced_ = false;
+  } else {
+    unsynced_ = true;
+  }
+  return 0;
+}
+
+void LmdbStore::SyncNow() {
+  int rc = mdb_env_sync(env_, 1);
+  if (rc != 0) {
+    EM_LOG(kError, "store", LmdbStatus(rc, "flush store").ToString());
+    return;
+  }
+  syncs_.fetch_add(1, std::memory_order_relaxed);
+  unsynced_since_ = 0;
+  unsynced_ = false;
+}
+
+int LmdbStore::ApplyGroup(MDB_txn* txn, std::vector<Op>& group, Undo* undo) {
+  ++txn_epoch_;
+  touched_.clear();
+  undo->next_position = next_position_;
+  undo->last_stored_at = last_stored_at_;
+  undo->next_topic_id = next_topic_id_;
+  undo->dedup_order_size = dedup_order_.size();
+
+  int64_t now = std::max(WallNanos(), last_stored_at_);
+  last_stored_at_ = now;
+  PruneDedup(now);
+  MDB_cursor* log = nullptr;
+  MDB_cursor* seq = nullptr;
+  int rc = mdb_cursor_open(txn, log_db_, &log);
+  if (rc == 0) rc = mdb_cursor_open(txn, seq_db_, &seq);
+  for (size_t i = 0; rc == 0 && i < group.size(); ++i) {
+    Op& op = group[i];
+    if (auto* append = std::get_if<AppendOp>(&op.body)) {
+      rc = ApplyAppend(txn, log, seq, *append, now, undo);
+    } else if (auto* state = std::get_if<StateOp>(&op.body)) {
+      rc = ApplyState(txn, *state);
+    }
+  }
+  if (log != nullptr) mdb_cursor_close(log);
+  if (seq != nullptr) mdb_cursor_close(seq);
+  if (rc == 0) rc = WriteTouchedTopics(txn);
+  if (rc == 0) rc = WriteCounters(txn);
+  return rc;
+}
+
+int LmdbStore::ApplyAppend(MDB_txn* txn, MDB_cursor* log, MDB_cursor* seq,
+                           AppendOp& op, int64_t now, Undo* undo) {
+  op.outcomes.assign(op.events.size(), AppendOutcome{});
+  bool dedup = options_.dedup_window.count() > 0;
+  TopicState* topic = nullptr;
+  uint32_t begin = 0;
+  for (size_t i = 0; i < op.events.size(); ++i) {
+    Event& event = *op.events[i];
+    AppendOutcome& outcome = op.outcomes[i];
+    std::string_view encoding(op.encoded.data() + begin, op.ends[i] - begin);
+    begin = op.ends[i];
+    outcome.status = CheckAppendable(event);
+    if (!outcome.status.ok()) continue;
+
+    uint64_t hash = DedupHash(event.source, event.id);
+    if (dedup) {
+      int rc = FindDuplicate(txn, event, hash, now, &outcome);
+      if (rc != 0) return rc;
+      if (outcome.duplicate) continue;
+    }
+    if (topic == nullptr || topic->name != event.topic) {
+      topic = &TouchTopic(event.topic, undo);
+    }
+
+    // The log record: header and encoding written straight into the page.
+    uint64_t sequence = topic->meta.last_sequence + 1;
+    uint64_t position = next_position_;
+    char key_bytes[8];
+    PutBigEndian64(position, key_bytes);
+    size_t header = LogHeaderSize(event.topic.size());
+    MDB_val key{8, key_bytes};
+    MDB_val value{header + encoding.size(), nullptr};
+    int rc = mdb_cursor_put(log, &key, &value, MDB_APPEND | MDB_RESERVE);
+    if (rc != 0) return rc;
+    char* out = static_cast<char*>(value.mv_data);
+    WriteLogHeader(event.topic, now, sequence, hash, out);
+    std::memcpy(out + header, encoding.data(), encoding.size());
+
+    // The sequence index. Keys of the newest topic sort last, so its
+    // entries can be appended without a search.
+    char seq_key[kSeqKeySize];
+    WriteSeqKey(topic->meta.id, sequence, seq_key);
+    char seq_value[8];
+    PutFixed<uint64_t>(position, seq_value);
+    MDB_val skey{kSeqKeySize, seq_key};
+    MDB_val sval{8, seq_value};
+    rc = mdb_cursor_put(seq, &skey, &sval,
+                        topic->meta.id + 1 == next_topic_id_ ? MDB_APPEND : 0);
+    if (rc != 0) return rc;
+
+    ++next_position_;
+    topic->meta.last_sequence = sequence;
+    if (topic->meta.first_sequence == 0) topic->meta.first_sequence = sequence;
+    ++topic->meta.count;
+    topic->meta.bytes += header + encoding.size();
+    event.sequence = sequence;
+    event.stored_at_nanos = now;
+    outcome.sequence = sequence;
+    outcome.position = position;
+    if (dedup) {
+      auto [it, inserted] = dedup_.try_emplace(hash);
+      undo->dedup.emplace_back(
+          hash, inserted ? std::nullopt : std::optional(it->second));
+      it->second = {position, sequence, now, topic->meta.id};
+      dedup_order_.emplace_back(now, hash);
+    }
+  }
+  return 0;
+}
+
+// Fills `*outcome` as a duplicate when `event` was stored within the
+// window. A hash match is confirmed against the stored record when it is
+// still there; one that retention removed counts as a match.
+int LmdbStore::FindDuplicate(MDB_txn* txn, const Event& event, uint64_t hash,
+                             int64_t now, AppendOutcome* outcome) {
+  auto it = dedup_.find(hash);
+  int64_t window = std::chrono::nanoseconds(options_.dedup_window).count();
+  if (it == dedup_.end() || it->second.stored_at < now - window) return 0;
+  const DedupEntry& entry = it->second;
+  char key_bytes[8];
+  PutBigEndian64(entry.position, key_bytes);
+  MDB_val key{8, key_bytes}, value;
+  int rc = mdb_get(txn, log_db_, &key, &value);
+  if (rc != 0 && rc != MDB_NOTFOUND) return rc;
+  if (rc == 0) {
+    LogRecordView view;
+    if (!ParseLogRecord(ToView(value), &view)) return 0;
+    auto stored = DecodeBinary(view.encoding);
+    if (!stored.ok() || stored->source != event.source ||
+        stored->id != event.id) {
+      return 0;  // a different event with the same hash
+    }
+  }
+  outcome->duplicate = true;
+  outcome->sequence = entry.sequence;
+  outcome->position = entry.position;
+  duplicates_.fetch_add(1, std::memory_order_relaxed);
+  return 0;
+}
+
+int LmdbStore::ApplyState(MDB_txn* txn, StateOp& op) {
+  if (op.key.empty() || op.key.size() > max_key_size_) {
+    op.status = InvalidArgument("a state record key must have 1 to " +
+                                std::to_string(max_key_size_) + " bytes; got " +
+                                std::to_string(op.key.size()));
+    return 0;
+  }
+  MDB_val key = ToVal(op.key);
+  if (op.value.empty()) {
+    int rc = mdb_del(txn, state_db_, &key, nullptr);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+  }
+  MDB_val value = ToVal(op.value);
+  return mdb_put(txn, state_db_, &key, &value, 0);
+}
+
+TopicState& LmdbStore::TouchTopic(const std::string& name, Undo* undo) {
+  auto it = topics_.find(name);
+  if (it != topics_.end()) {
+    SaveTopic(it->second, undo);
+    return it->second;
+  }
+  undo->topics.emplace_back(name, std::nullopt);
+  TopicState& topic = topics_[name];
+  topic.name = name;
+  topic.meta.id = next_topic_id_++;
+  topic.rule = FindRetentionRule(options_, name);
+  topic.touch_epoch = txn_epoch_;
+  touched_.push_back(&topic);
+  return topic;
+}
+
+// Remembers the topic's state before this transaction changes it.
+void LmdbStore::SaveTopic(TopicState& topic, Undo* undo) {
+  if (topic.touch_epoch == txn_epoch_) return;
+  undo->topics.emplace_back(topic.name, topic);
+  topic.touch_epoch = txn_epoch_;
+  touched_.push_back(&topic);
+}
+
+int LmdbStore::WriteTouchedTopics(MDB_txn* txn) {
+  for (TopicState* topic : touched_) {
+    char bytes[kTopicMetaSize];
+    WriteTopicMeta(topic->meta, bytes);
+    MDB_val key = ToVal(topic->name);
+    MDB_val value{kTopicMetaSize, bytes};
+    int rc = mdb_put(txn, topics_db_, &key, &value, 0);
+    if (rc != 0) return rc;
+  }
+  return 0;
+}
+
+int LmdbStore::WriteCounters(MDB_txn* txn) {
+  char position[8];
+  PutFixed<uint64_t>(next_position_, position);
+  MDB_val key = ToVal(kNextPositionKey);
+  MDB_val value{8, position};
+  int rc = mdb_put(txn, meta_db_, &key, &value, 0);
+  if (rc != 0) return rc;
+  char topic_id[4];
+  PutFixed<uint32_t>(next_topic_id_, topic_id);
+  key = ToVal(kNextTopicIdKey);
+  value = MDB_val{4, topic_id};
+  return mdb_put(txn, meta_db_, &key, &value, 0);
+}
+
+void LmdbStore::RollBack(Undo& undo) {
+  next_position_ = undo.next_position;
+  last_stored_at_ = undo.last_stored_at;
+  next_topic_id_ = undo.next_topic_id;
+  for (auto it = undo.topics.rbegin(); it != undo.topics.rend(); ++it) {
+    if (it->second) {
+      topics_[it->first] = std::move(*it->second);
+    } else {
+      topics_.erase(it->first);
+    }
+  }
+  for (auto it = undo.dedup.rbegin(); it != undo.dedup.rend(); ++it) {
+    if (it->second) {
+      dedup_[it->first] = *it->second;
+    } else {
+      dedup_.erase(it->first);
+    }
+  }
+  while (dedup_order_.size() > undo.dedup_order_size) dedup_order_.pop_back();
+  touched_.clear();
+  ++txn_epoch_;  // saved copies are stale now
+}
+
+// Runs the callbacks of a group in order, with `status` when the group as
+// a whole failed.
+void LmdbStore::FinishGroup(std::vector<Op>& group, const Status& status) {
+  // Readers woken by the callbacks must already see the new end.
+  next_position_seen_.store(next_position_, std::memory_order_release);
+  uint64_t appended = 0;
+  for (Op& op : group) {
+    if (auto* append = std::get_if<AppendOp>(&op.body)) {
+      if (!status.ok()) {
+        append->outcomes.assign(append->events.size(), AppendOutcome{status});
+      } else {
+        for (const auto& o : append->outcomes) {
+          appended += o.status.ok() && !o.duplicate ? 1 : 0;
+        }
+      }
+      if (append->done) append->done(append->outcomes);
+    } else if (auto* state = std::get_if<StateOp>(&op.body)) {
+      if (state->done) state->done(status.ok() ? state->status : status);
+    } else if (auto* control = std::get_if<ControlOp>(&op.body)) {
+      if (control->kind == ControlOp::kFlush) {
+        control->promise->set_value(status);
+        continue;
+      }
+      auto it = topics_.find(control->topic);
+      if (it == topics_.end() || it->second.meta.count == 0) {
+        control->promise->set_value(
+            NotFound("topic '" + control->topic + "' has no events"));
+      } else {
+        trims_.push_back({control->topic, true, it->second.meta.last_sequence,
+                          control->promise});
+      }
+    }
+  }
+  appended_.fetch_add(appended, std::memory_order_relaxed);
+}
+
+// Doubles the map (up to max_map_bytes). Readers are held off meanwhile:
+// LMDB resizes only with no transaction active in the process.
+bool LmdbStore::GrowMap() {
+  uint64_t max = RoundToPage(options_.max_map_bytes);
+  if (map_size_ >= max) return false;
+  uint64_t grown = std::min(map_size_ * 2, max);
+  std::unique_lock<std::shared_mutex> lock(env_mu_);
+  int rc = mdb_env_set_mapsize(env_, grown);
+  if (rc != 0) {
+    EM_LOG(kError, "store", LmdbStatus(rc, "grow the map").ToString());
+    return false;
+  }
+  map_size_ = grown;
+  map_bytes_ = grown;
+  EM_LOG(kInfo, "store", "map of '" << path_ << "' grew to " << grown);
+  return true;
+}
+
+void LmdbStore::PruneDedup(int64_t now) {
+  int64_t horizon =
+      now - std::chrono::nanoseconds(options_.dedup_window).count();
+  while (!dedup_order_.empty() && dedup_order_.front().first < horizon) {
+    auto it = dedup_.find(dedup_order_.front().second);
+    if (it != dedup_.end() && it->second.stored_at < horizon) dedup_.erase(it);
+    dedup_order_.pop_front();
+  }
+}
+
+// ===========================================================================
+// Retention and DeleteTopic
+
+void LmdbStore::ScheduleRetention(int64_t now_mono) {
+  next_retention_ =
+      now_mono + std::chrono::nanoseconds(options_.retention_interval).count();
+  for (auto& [name, topic] : topics_) {
+    if (!RuleLimits(topic.rule) || topic.trim_queued || topic.meta.count == 0) {
+      continue;
+    }
+    topic.trim_queued = true;
+    trims_.push_back({name, false, 0, nullptr});
+  }
+}
+
+// Count and byte limits are checked after every group, so a topic does not
+// overshoot them by more than one retention interval's worth.
+void LmdbStore::ScheduleTrimIfOver(TopicState& topic) {
+  if (!RuleLimits(topic.rule) || topic.trim_queued) return;
+  const RetentionRule& rule = *topic.rule;
+  bool over = (rule.max_events > 0 && topic.meta.count > rule.max_events) ||
+              (rule.max_bytes > 0 && topic.meta.bytes > rule.max_bytes);
+  if (!over) return;
+  topic.trim_queued = true;
+  trims_.push_back({topic.name, false, 0, nullptr});
+}
+
+void LmdbStore::RunTrimChunk() {
+  size_t chunk = kTrimChunk;
+  for (;;) {
+    MDB_txn* txn = nullptr;
+    int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
+    if (rc != 0) {
+      FailTrims(LmdbStatus(rc, "begin removing old records"));
+      return;
+    }
+    Undo undo;
+    ++txn_epoch_;
+    touched_.clear();
+    size_t budget = chunk;
+    size_t finished_jobs = 0;
+    int64_t now = WallNanos();
+    std::vector<std::string> emptied;  // deleted topics to forget
+    for (; rc == 0 && budget > 0 && finished_jobs < trims_.size();) {
+      TrimJob& job = trims_[finished_jobs];
+      auto it = topics_.find(job.topic);
+      bool finished = true;
+      if (it != topics_.end()) {
+        rc = TrimTopic(txn, it->second, job, now, &budget, &finished, &undo);
+      }
+      if (!finished) break;
+      if (rc == 0 && it != topics_.end() && job.delete_topic &&
+          it->second.meta.count == 0 &&
+          it->second.meta.last_sequence == job.through_sequence) {
+        MDB_val key = ToVal(job.topic);
+        rc = mdb_del(txn, topics_db_, &key, nullptr);
+        if (rc == 0) emptied.push_back(job.topic);
+      }
+      ++finished_jobs;
+    }
+    // Emptied topics are gone from the database; do not write them back.
+    std::erase_if(touched_, [&](TopicState* t) {
+      return std::find(emptied.begin(), emptied.end(), t->name) !=
+             emptied.end();
+    });
+    if (rc == 0) rc = WriteTouchedTopics(txn);
+    if (rc == 0) {
+      rc = CommitTxn(txn, false);
+    } else {
+      mdb_txn_abort(txn);
+    }
+    if (rc != 0) {
+      RollBack(undo);
+      if (rc == MDB_MAP_FULL && GrowMap()) continue;
+      // At the map's limit a smaller transaction may still fit.
+      if (rc == MDB_MAP_FULL && chunk > 1) {
+        chunk = std::max<size_t>(1, chunk / 8);
+        continue;
+      }
+      FailTrims(LmdbStatus(rc, "remove old records from '" + path_ + "'"));
+      return;
+    }
+
+    // Committed: drop emptied topics and complete finished jobs.
+    for (const std::string& name : emptied) {
+      auto it = topics_.find(name);
+      if (it == topics_.end()) continue;
+      ForgetDedupOfTopic(it->second.meta.id);
+      topics_.erase(it);
+    }
+    touched_.clear();
+    for (size_t i = 0; i < finished_jobs; ++i) {
+      TrimJob& job = trims_.front();
+      auto it = topics_.find(job.topic);
+      if (!job.delete_topic && it != topics_.end()) {
+        it->second.trim_queued = false;
+      }
+      if (job.promise) job.promise->set_value(Status());
+      trims_.pop_front();
+    }
+    return;
+  }
+}
+
+// Removes `topic`'s oldest records while `job` says so, spending at most
+// `*budget` removals. `*finished` is false when the budget ran out first.
+int LmdbStore::TrimTopic(MDB_txn* txn, TopicState& topic, const TrimJob& job,
+                         int64_t now, size_t* budget, bool* finished,
+                         Undo* undo) {
+  const RetentionRule* rule = job.delete_topic ? nullptr : topic.rule;
+  int64_t max_age = rule ? std::chrono::nanoseconds(rule->max_age).count() : 0;
+  *finished = true;
+  while (topic.meta.count > 0) {
+    if (*budget == 0) {
+      *finished = false;
+      return 0;
+    }
+    uint64_t sequence = topic.meta.first_sequence;
+    char seq_key[kSeqKeySize];
+    WriteSeqKey(topic.meta.id, sequence, seq_key);
+    MDB_val skey{kSeqKeySize, seq_key}, sval;
+    int rc = mdb_get(txn, seq_db_, &skey, &sval);
+    if (rc != 0) return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
+    char pos_key[8];
+    PutBigEndian64(GetFixed<uint64_t>(static_cast<char*>(sval.mv_data)),
+                   pos_key);
+    MDB_val lkey{8, pos_key}, lval;
+    rc = mdb_get(txn, log_db_, &lkey, &lval);
+    if (rc != 0) return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
+    LogRecordView view;
+    if (!ParseLogRecord(ToView(lval), &view)) return MDB_CORRUPTED;
+
+    bool remove =
+        job.delete_topic ? sequence <= job.through_sequence
+        : rule == nullptr
+            ? false
+            : (rule->max_events > 0 && topic.meta.count > rule->max_events) ||
+                  (rule->max_bytes > 0 && topic.meta.bytes > rule->max_bytes) ||
+                  (max_age > 0 && view.stored_at < now - max_age);
+    if (!remove) return 0;
+
+    SaveTopic(topic, undo);
+    uint64_t size = lval.mv_size;
+    rc = mdb_del(txn, log_db_, &lkey, nullptr);
+    if (rc == 0) rc = mdb_del(txn, seq_db_, &skey, nullptr);
+    if (rc != 0) return rc;
+    --topic.meta.count;
+    topic.meta.bytes -= std::min(topic.meta.bytes, size);
+    topic.meta.first_sequence = topic.meta.count == 0 ? 0 : sequence + 1;
+    --*budget;
+  }
+  return 0;
+}
+
+// Gives up on every pending removal: DeleteTopic callers get `status`,
+// retention tries again at its next interval.
+void LmdbStore::FailTrims(const Status& status) {
+  EM_LOG(kWarn, "store", status.ToString());
+  for (TrimJob& job : trims_) {
+    auto it = topics_.find(job.topic);
+    if (!job.delete_topic && it != topics_.end()) {
+      it->second.trim_queued = false;
+    }
+    if (job.promise) job.promise->set_value(status);
+  }
+  trims_.clear();
+}
+
+void LmdbStore::ForgetDedupOfTopic(uint32_t topic_id) {
+  for (auto it = dedup_.begin(); it != dedup_.end();) {
+    it = it->second.topic_id == topic_id ? dedup_.erase(it) : std::next(it);
+  }
+}
+
+// ===========================================================================
+// Reads
+
+Result<EventPtr> LmdbStore::DecodeRecord(const LogRecordView& view,
+                                         uint64_t position) {
+  Result<Event> decoded = DecodeBinary(view.encoding);
+  if (!decoded.ok()) {
+    return DataLoss("log record at position " + std::to_string(position) +
+                    " of '" + path_ +
+                    "' cannot be decoded: " + decoded.status().message());
+  }
+  auto event = std::make_shared<Event>(std::move(decoded).value());
+  if (event->topic != view.topic) event->topic.assign(view.topic);
+  event->sequence = view.sequence;
+  event->stored_at_nanos = view.stored_at;
+  return EventPtr(std::move(event));
+}
+
+// The position the next append gets, as of `txn`'s snapshot.
+Result<uint64_t> LmdbStore::NextPositionIn(MDB_txn* txn) {
+  MDB_val key = ToVal(kNextPositionKey), value;
+  int rc = mdb_get(txn, meta_db_, &key, &value);
+  if (rc == MDB_NOTFOUND) return uint64_t{1};
+  if (rc != 0) return LmdbStatus(rc, "read the next position");
+  if (value.mv_size != 8)
+    return DataLoss("the next-position record is damaged");
+  return GetFixed<uint64_t>(static_cast<char*>(value.mv_data));
+}
+
+// Binary search over positions: stored times never decrease along the log.
+// Positions may have gaps, so each probe lands on the first record at or
+// after the probed position.
+Result<uint64_t> LmdbStore::PositionAtTimeIn(MDB_txn* txn, int64_t unix_nanos) {
+  MDB_cursor* cursor;
+  int rc = mdb_cursor_open(txn, log_db_, &cursor);
+  if (rc != 0) return LmdbStatus(rc, "open a cursor");
+  CursorCloser closer(cursor);
+  MDB_val key, value;
+  if (mdb_cursor_get(cursor, &key, &value, MDB_LAST) != 0) {
+    return NextPositionIn(txn);
+  }
+  uint64_t hi = GetBigEndian64(static_cast<char*>(key.mv_data)) + 1;
+  mdb_cursor_get(cursor, &key, &value, MDB_FIRST);
+  uint64_t lo = GetBigEndian64(static_cast<char*>(key.mv_data));
+  std::optional<uint64_t> best;
+  while (lo < hi) {
+    uint64_t mid = lo + (hi - lo) / 2;
+    char probe[8];
+    PutBigEndian64(mid, probe);
+    key = MDB_val{8, probe};
+    rc = mdb_cursor_get(cursor, &key, &value, MDB_SET_RANGE);
+    if (rc != 0) return LmdbStatus(rc, "search the log by time");
+    uint64_t found = GetBigEndian64(static_cast<char*>(key.mv_data));
+    LogRecordView view;
+    if (!ParseLogRecord(ToView(value), &view)) {
+      return DataLoss("log record at position " + std::to_string(found) +
+                      " is damaged");
+    }
+    if (found >= hi) {
+      hi = mid;
+    } else if (view.stored_at >= unix_nanos) {
+      best = found;
+      hi = mid;
+    } else {
+      lo = found + 1;
+    }
+  }
+  if (best) return *best;
+  return NextPositionIn(txn);
+}
+
+Status LmdbStore::Read(uint64_t from_position, std::string_view pattern,
+                       size_t max_records, size_t max_scan,
+                       std::vector<LogRecord>* out, uint64_t* next_position) {
+  EM_RETURN_IF_ERROR(ValidatePattern(pattern));
+  PatternCache matcher(pattern);
+  ReadTxn txn(*this);
+  EM_RETURN_IF_ERROR(txn.status());
+  EM_ASSIGN_OR_RETURN(uint64_t end, NextPositionIn(txn.get()));
+  MDB_cursor* cursor;
+  int rc = mdb_cursor_open(txn.get(), log_db_, &cursor);
+  if (rc != 0) return LmdbStatus(rc, "open a cursor");
+  CursorCloser closer(cursor);
+
+  std::string start = PositionKey(std::max<uint64_t>(from_position, 1));
+  MDB_val key = ToVal(start), value;
+  uint64_t next = std::max<uint64_t>(from_position, 1);
+  size_t added = 0;
+  size_t scanned = 0;
+  for (rc = mdb_cursor_get(cursor, &key, &value, MDB_SET_RANGE);
+       rc == 0 && added < max_records && scanned < max_scan;
+       rc = mdb_cursor_get(cursor, &key, &value, MDB_NEXT)) {
+    uint64_t position = GetBigEndian64(static_cast<char*>(key.mv_data));
+    LogRecordView view;
+    if (!ParseLogRecord(ToView(value), &view)) {
+      return DataLoss("log record at position " + std::to_string(position) +
+                      " of '" + path_ + "' is damaged");
+    }
+    next = position + 1;
+    ++scanned;
+    if (!matcher.Matches(view.topic)) continue;
+    EM_ASSIGN_OR_RETURN(EventPtr event, DecodeRecord(view, position));
+    out->push_back(LogRecord{position, std::move(event)});
+    ++added;
+  }
+  if (rc == MDB_NOTFOUND)
+    next = std::max(next, end);  // read to the end
+  else if (rc != 0)
+    return LmdbStatus(rc, "read the log");
+  *next_position = next;
+  return Status();
+}
+
+Status LmdbStore::ReadTopic(std::string_view topic, uint64_t from_sequence,
+                            size_t max_records, std::vector<LogRecord>* out) {
+  ReadTxn txn(*this);
+  EM_RETURN_IF_ERROR(txn.status());
+  MDB_val key = ToVal(topic), value;
+  int rc = mdb_get(txn.get(), topics_db_, &key, &value);
+  if (rc == MDB_NOTFOUND) return Status();
+  if (rc != 0) return LmdbStatus(rc, "read topic");
+  TopicMeta meta;
+  if (!ParseTopicMeta(ToView(value), &meta)) {
+    return DataLoss("topic record '" + std::string(topic) + "' is damaged");
+  }
+  MDB_cursor* cursor;
+  rc = mdb_cursor_open(txn.get(), seq_db_, &cursor);
+  if (rc != 0) return LmdbStatus(rc, "open a cursor");
+  CursorCloser closer(cursor);
+  char seq_key[kSeqKeySize];
+  WriteSeqKey(meta.id, std::max<uint64_t>(from_sequence, 1), seq_key);
+  key = MDB_val{kSeqKeySize, seq_key};
+  size_t added = 0;
+  for (rc = mdb_cursor_get(cursor, &key, &value, MDB_SET_RANGE);
+       rc == 0 && added < max_records;
+       rc = mdb_cursor_get(cursor, &key, &value, MDB_NEXT), ++added) {
+    if (key.mv_size != kSeqKeySize ||
+        GetBigEndian32(static_cast<char*>(key.mv_data)) != meta.id) {
+      break;
+    }
+    uint64_t position = GetFixed<uint64_t>(static_cast<char*>(value.mv_data));
+    char pos_key[8];
+    PutBigEndian64(position, pos_key);
+    MDB_val lkey{8, pos_key}, lval;
+    rc = mdb_get(txn.get(), log_db_, &lkey, &lval);
+    LogRecordView view;
+    if (rc != 0 || !ParseLogRecord(ToView(lval), &view)) {
+      return DataLoss("topic '" + std::string(topic) +
+                      "' indexes a missing or damaged record at position " +
+                      std::to_string(position));
+    }
+    EM_ASSIGN_OR_RETURN(EventPtr event, DecodeRecord(view, position));
+    out->push_back(LogRecord{position, std::move(event)});
+  }
+  return Status();
+}
+
+Result<uint64_t> LmdbStore::PositionOfSequence(std::string_view topic,
+                                               uint64_t sequence) {
+  ReadTxn txn(*this);
+  EM_RETURN_IF_ERROR(txn.status());
+  Status not_found = NotFound("topic '" + std::string(topic) +
+                              "' has no event with sequence " +
+                              std::to_string(sequence) + " or later");
+  MDB_val key = ToVal(topic), value;
+  int rc = mdb_get(txn.get(), topics_db_, &key, &value);
+  if (rc == MDB_NOTFOUND) return not_found;
+  if (rc != 0) return LmdbStatus(rc, "read topic");
+  TopicMeta meta;
+  if (!ParseTopicMeta(ToView(value), &meta)) {
+    return DataLoss("topic record '" + std::string(topic) + "' is damaged");
+  }
+  MDB_cursor* cursor;
+  rc = mdb_cursor_open(txn.get(), seq_db_, &cursor);
+  if (rc != 0) return LmdbStatus(rc, "open a cursor");
+  CursorCloser closer(cursor);
+  char seq_key[kSeqKeySize];
+  WriteSeqKey(meta.id, std::max<uint64_t>(sequence, 1), seq_key);
+  key = MDB_val{kSeqKeySize, seq_key};
+  rc = mdb_cursor_get(cursor, &key, &value, MDB_SET_RANGE);
+  if (rc == MDB_NOTFOUND) return not_found;
+  if (rc != 0) return LmdbStatus(rc, "read the sequence index");
+  if (GetBigEndian32(static_cast<char*>(key.mv_data)) != meta.id) {
+    return not_found;
+  }
+  return GetFixed<uint64_t>(static_cast<char*>(value.mv_data));
+}
+
+Result<uint64_t> LmdbStore::PositionAtTime(int64_t unix_nanos) {
+  ReadTxn txn(*this);
+  EM_RETURN_IF_ERROR(txn.status());
+  return PositionAtTimeIn(txn.get(), unix_nanos);
+}
+
+Result<std::vector<TopicInfo>> LmdbStore::Topics() {
+  ReadTxn txn(*this);
+  EM_RETURN_IF_ERROR(txn.status());
+  MDB_cursor* cursor;
+  int rc = mdb_cursor_open(txn.get(), topics_db_, &cursor);
+  if (rc != 0) return LmdbStatus(rc, "open a cursor");
+  CursorCloser closer(cursor);
+  std::vector<TopicInfo> out;
+  MDB_val key, value;
+  for (rc = mdb_cursor_get(cursor, &key, &value, MDB_FIRST); rc == 0;
+       rc = mdb_cursor_get(cursor, &key, &value, MDB_NEXT)) {
+    TopicMeta meta;
+    if (!ParseTopicMeta(ToView(value), &meta)) {
+      return DataLoss("topic record '" + std::string(ToView(key)) +
+                      "' is damaged");
+    }
+    out.push_back({std::string(ToView(key)), meta.first_sequence,
+                   meta.last_sequence, meta.count, meta.bytes});
+  }
+  return out;
+}
+
+Result<std::string> LmdbStore::GetState(std::string_view key_bytes) {
+  ReadTxn txn(*this);
+  EM_RETURN_IF_ERROR(txn.status());
+  if (key_bytes.empty() || key_bytes.size() > max_key_size_) {
+    return NotFound("no state record '" + std::string(key_bytes) + "'");
+  }
+  MDB_val key = ToVal(key_bytes), value;
+  int rc = mdb_get(txn.get(), state_db_, &key, &value);
+  if (rc == MDB_NOTFOUND) {
+    return NotFound("no state record '" + std::string(key_bytes) + "'");
+  }
+  if (rc != 0) return LmdbStatus(rc, "read state record");
+  return std::string(ToView(value));
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> LmdbStore::ListState(
+    std::string_view prefix) {
+  ReadTxn txn(*this);
+  EM_RETURN_IF_ERROR(txn.status());
+  MDB_cursor* cursor;
+  int rc = mdb_cursor_open(txn.get(), state_db_, &cursor);
+  if (rc != 0) return LmdbStatus(rc, "open a cursor");
+  CursorCloser closer(cursor);
+  std::vector<std::pair<std::string, std::string>> out;
+  MDB_val key = ToVal(prefix), value;
+  for (rc = mdb_cursor_get(cursor, &key, &value,
+                           prefix.empty() ? MDB_FIRST : MDB_SET_RANGE);
+       rc == 0; rc = mdb_cursor_get(cursor, &key, &value, MDB_NEXT)) {
+    std::string_view k = ToView(key);
+    if (k.substr(0, prefix.size()) != prefix) break;
+    out.emplace_back(std::string(k), std::string(ToView(value)));
+  }
+  return out;
+}
+
+// ===========================================================================
+// Control
+
+Status LmdbStore::DeleteTopic(std::string_view topic) {
+  if (std::this_thread::get_id() == writer_id_) {
+    return FailedPrecondition(
+        "DeleteTopic cannot be called from an append's done callback");
+  }
+  auto promise = std::make_shared<std::promise<Status>>();
+  auto future = promise->get_future();
+  ControlOp op{ControlOp::kDeleteTopic, std::string(topic), promise};
+  Enqueue(Op{Durability::kNone, std::move(op)}, 0);
+  return future.get();
+}
+
+Status LmdbStore::Flush() {
+  if (std::this_thread::get_id() == writer_id_) {
+    return FailedPrecondition(
+        "Flush cannot be called from an append's done callback");
+  }
+  auto promise = std::make_shared<std::promise<Status>>();
+  auto future = promise->get_future();
+  Enqueue(Op{Durability::kSync, ControlOp{ControlOp::kFlush, "", promise}}, 0);
+  return future.get();
+}
+
+StoreStats LmdbStore::Stats() {
+  StoreStats stats;
+  stats.appended = appended_.load(std::memory_order_relaxed);
+  stats.duplicates = duplicates_.load(std::memory_order_relaxed);
+  stats.commits = commits_.load(std::memory_order_relaxed);
+  stats.syncs = syncs_.load(std::memory_order_relaxed);
+  stats.map_bytes = map_bytes_.load(std::memory_order_relaxed);
+  stats.next_position = next_position_seen_.load(std::memory_order_relaxed);
+  stats.first_position = stats.next_position;
+  ReadTxn txn(*this);
+  if (!txn.status().ok()) return stats;
+  MDB_envinfo info;
+  MDB_stat stat;
+  mdb_env_info(env_, &info);
+  mdb_env_stat(env_, &stat);
+  stats.bytes_used = (info.me_last_pgno + 1) * uint64_t{stat.ms_psize};
+  MDB_cursor* cursor;
+  if (mdb_cursor_open(txn.get(), log_db_, &cursor) == 0) {
+    MDB_val key, value;
+    if (mdb_cursor_get(cursor, &key, &value, MDB_FIRST) == 0) {
+      stats.first_position = GetBigEndian64(static_cast<char*>(key.mv_data));
+    }
+    mdb_cursor_close(cursor);
+  }
+  return stats;
+}
+
+Status LmdbStore::Close() {
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    if (closed_ && !writer_.joinable() && env_ == nullptr) return Status();
+    closed_ = true;
+    writer_cv_.notify_one();
+    space_cv_.notify_all();
+  }
+  if (writer_.joinable()) {
+    if (std::this_thread::get_id() == writer_id_) {
+      return FailedPrecondition(
+          "Close cannot be called from an append's done callback");
+    }
+    writer_.join();
+  }
+  Status status;
+  std::unique_lock<std::shared_mutex> lock(env_mu_);
+  if (env_ != nullptr) {
+    int rc = mdb_env_sync(env_, 1);
+    if (rc != 0) status = LmdbStatus(rc, "flush store '" + path_ + "'");
+    mdb_env_close(env_);
+    env_ = nullptr;
+  }
+  if (lock_fd_ >= 0) {
+    ::close(lock_fd_);  // releases the flock
+    lock_fd_ = -1;
+  }
+  return status;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> OpenLmdbStore(const std::string& path,
+                                             const StoreOptions& options) {
+  auto store = std::make_unique<LmdbStore>(path, options);
+  Status status = store->Open();
+  if (!status.ok()) {
+    store->Close().IgnoreError();
+    return status;
+  }
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace eventmesh
