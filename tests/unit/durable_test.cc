@@ -127,10 +127,13 @@ TEST_P(DurableTest, AckedEventIsNotRedelivered) {
   SubscribeOptions o = Durable("acker");
   o.manual_ack = true;
   o.ack_wait = milliseconds(30);
-  auto sub = mesh->Subscribe("x", [&](const Delivery& d) {
-    EXPECT_OK(d.Ack());
-    r.handler()(d);
-  }, o);
+  auto sub = mesh->Subscribe(
+      "x",
+      [&](const Delivery& d) {
+        EXPECT_OK(d.Ack());
+        r.handler()(d);
+      },
+      o);
   ASSERT_TRUE(sub.ok());
   PublishN(mesh.get(), "x", 3);
   ASSERT_TRUE(WaitFor([&] { return r.size() == 3; }));
@@ -149,15 +152,18 @@ TEST_P(DurableTest, NackWithDelayRedeliversLater) {
   std::atomic<int64_t> first{0}, second{0};
   SubscribeOptions o = Durable("nacker");
   o.manual_ack = true;
-  auto sub = mesh->Subscribe("x", [&](const Delivery& d) {
-    if (++calls == 1) {
-      first = MonotonicNanos();
-      EXPECT_OK(d.Nack(milliseconds(80)));
-    } else {
-      second = MonotonicNanos();
-      EXPECT_OK(d.Ack());
-    }
-  }, o);
+  auto sub = mesh->Subscribe(
+      "x",
+      [&](const Delivery& d) {
+        if (++calls == 1) {
+          first = MonotonicNanos();
+          EXPECT_OK(d.Nack(milliseconds(80)));
+        } else {
+          second = MonotonicNanos();
+          EXPECT_OK(d.Ack());
+        }
+      },
+      o);
   ASSERT_TRUE(sub.ok());
   PublishN(mesh.get(), "x", 1);
   ASSERT_TRUE(WaitFor([&] { return calls == 2; }));
@@ -171,10 +177,13 @@ TEST_P(DurableTest, AfterMaxDeliverTheEventIsDeadLetteredAndCanBeRepublished) {
   o.manual_ack = true;
   o.max_deliver = 3;
   o.ack_wait = milliseconds(10);
-  auto sub = mesh->Subscribe("jobs.run", [&](const Delivery& d) {
-    ++attempts;
-    EXPECT_OK(d.Nack());
-  }, o);
+  auto sub = mesh->Subscribe(
+      "jobs.run",
+      [&](const Delivery& d) {
+        ++attempts;
+        EXPECT_OK(d.Nack());
+      },
+      o);
   ASSERT_TRUE(sub.ok());
   PublishN(mesh.get(), "jobs.run", 1);
   ASSERT_TRUE(WaitFor([&] {
@@ -254,17 +263,21 @@ TEST_P(DurableTest, GroupMustMatchTheDurableName) {
   auto mesh = Open();
   SubscribeOptions o = Durable("one");
   o.group = "other";
-  auto sub = mesh->Subscribe("x", [](const Delivery&) {}, o);
+  auto sub = mesh->Subscribe(
+      "x", [](const Delivery&) {}, o);
   ASSERT_FALSE(sub.ok());
   EXPECT_EQ(sub.status().code(), StatusCode::kInvalidArgument);
   o.group.clear();
   o.durable = "bad.name";
-  EXPECT_FALSE(mesh->Subscribe("x", [](const Delivery&) {}, o).ok());
+  EXPECT_FALSE(mesh->Subscribe(
+                       "x", [](const Delivery&) {}, o)
+                   .ok());
 }
 
-INSTANTIATE_TEST_SUITE_P(Engines, DurableTest,
-                         ::testing::Values("mem", "lmdb"),
-                         [](const auto& param_info) { return param_info.param; });
+INSTANTIATE_TEST_SUITE_P(Engines, DurableTest, ::testing::Values("mem", "lmdb"),
+                         [](const auto& param_info) {
+                           return param_info.param;
+                         });
 
 // --- Restarts (LMDB) --------------------------------------------------------
 
@@ -338,11 +351,13 @@ TEST(DurableRestart, ADurableNameKeepsItsPattern) {
   TempDir dir;
   {
     auto mesh = OpenDir(dir.path());
-    auto sub = mesh->Subscribe("a.>", [](const Delivery&) {}, Durable("d"));
+    auto sub = mesh->Subscribe(
+        "a.>", [](const Delivery&) {}, Durable("d"));
     ASSERT_TRUE(sub.ok());
   }
   auto mesh = OpenDir(dir.path());
-  auto sub = mesh->Subscribe("b.>", [](const Delivery&) {}, Durable("d"));
+  auto sub = mesh->Subscribe(
+      "b.>", [](const Delivery&) {}, Durable("d"));
   ASSERT_FALSE(sub.ok());
   EXPECT_EQ(sub.status().code(), StatusCode::kFailedPrecondition);
 }

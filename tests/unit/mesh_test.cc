@@ -106,7 +106,8 @@ TEST(Mesh, HandlersNeverRunOnThePublishersThread) {
     ++seen;
   });
   ASSERT_TRUE(sub.ok());
-  for (int i = 0; i < 100; ++i) ASSERT_TRUE(mesh->Publish("t", MakeEvent("")).ok());
+  for (int i = 0; i < 100; ++i)
+    ASSERT_TRUE(mesh->Publish("t", MakeEvent("")).ok());
   ASSERT_TRUE(WaitFor([&] { return seen == 100; }));
   EXPECT_EQ(on_publisher, 0);
 }
@@ -207,7 +208,8 @@ TEST(Mesh, NoHandlerRunsAfterUnsubscribeReturns) {
   });
   ASSERT_TRUE(sub.ok());
   std::thread publisher([&] {
-    for (int i = 0; i < 500; ++i) mesh->Publish("t", MakeEvent("")).status().IgnoreError();
+    for (int i = 0; i < 500; ++i)
+      mesh->Publish("t", MakeEvent("")).status().IgnoreError();
   });
   ASSERT_TRUE(WaitFor([&] { return seen > 5; }));
   ASSERT_OK((*sub)->Unsubscribe());
@@ -234,7 +236,8 @@ TEST(Mesh, UnsubscribeFromInsideTheHandlerIsAllowed) {
   }
   ASSERT_TRUE(mesh->Publish("t", MakeEvent("")).ok());
   ASSERT_TRUE(WaitFor([&] { return seen >= 1; }));
-  for (int i = 0; i < 10; ++i) ASSERT_TRUE(mesh->Publish("t", MakeEvent("")).ok());
+  for (int i = 0; i < 10; ++i)
+    ASSERT_TRUE(mesh->Publish("t", MakeEvent("")).ok());
   std::this_thread::sleep_for(milliseconds(30));
   EXPECT_EQ(seen, 1);
 }
@@ -277,7 +280,8 @@ TEST(Mesh, DropPolicyCountsWhatASlowSubscriberLoses) {
   auto quick = mesh->Subscribe("t", [&](const Delivery&) { ++fast; });
   ASSERT_TRUE(slow.ok() && quick.ok());
 
-  for (int i = 0; i < 100; ++i) ASSERT_TRUE(mesh->Publish("t", MakeEvent("")).ok());
+  for (int i = 0; i < 100; ++i)
+    ASSERT_TRUE(mesh->Publish("t", MakeEvent("")).ok());
   release = true;
   ASSERT_TRUE(WaitFor([&] {
     SubscriptionStats s = (*slow)->Stats();
@@ -307,7 +311,8 @@ TEST(Mesh, BlockPolicyHoldsThePublisherInsteadOfDropping) {
       },
       options);
   ASSERT_TRUE(sub.ok());
-  for (int i = 0; i < 200; ++i) ASSERT_TRUE(mesh->Publish("t", MakeEvent("")).ok());
+  for (int i = 0; i < 200; ++i)
+    ASSERT_TRUE(mesh->Publish("t", MakeEvent("")).ok());
   ASSERT_TRUE(WaitFor([&] { return seen == 200; }));
   EXPECT_EQ((*sub)->Stats().dropped, 0u);
 }
@@ -316,15 +321,16 @@ TEST(Mesh, FilterDeliversOnlyMatchingEvents) {
   auto mesh = OpenMem();
   Sink sink;
   SubscribeOptions options;
-  options.filter = Filter::Any({Filter::Exact("type", "order.paid"),
-                                Filter::Prefix("subject", "vip-")});
+  options.filter = Filter::Any(
+      {Filter::Exact("type", "order.paid"), Filter::Prefix("subject", "vip-")});
   auto sub = mesh->Subscribe("orders", sink.handler(), options);
   ASSERT_TRUE(sub.ok());
   Event paid = MakeEvent("1", "order.paid");
   Event vip = MakeEvent("2", "order.created");
   vip.subject = "vip-7";
   Event other = MakeEvent("3", "order.created");
-  for (Event e : {paid, other, vip}) ASSERT_TRUE(mesh->Publish("orders", e).ok());
+  for (Event e : {paid, other, vip})
+    ASSERT_TRUE(mesh->Publish("orders", e).ok());
   ASSERT_TRUE(WaitFor([&] { return sink.size() == 2; }));
   std::this_thread::sleep_for(milliseconds(20));
   std::lock_guard<std::mutex> lock(sink.mu);
@@ -398,11 +404,10 @@ TEST(Mesh, PublishAsyncReportsEachSequence) {
   std::mutex mu;
   std::vector<uint64_t> sequences;
   for (int i = 0; i < 10; ++i) {
-    mesh->PublishAsync("async", MakeEvent(""),
-                       [&](const Result<uint64_t>& r) {
-                         std::lock_guard<std::mutex> lock(mu);
-                         sequences.push_back(r.ok() ? *r : 0);
-                       });
+    mesh->PublishAsync("async", MakeEvent(""), [&](const Result<uint64_t>& r) {
+      std::lock_guard<std::mutex> lock(mu);
+      sequences.push_back(r.ok() ? *r : 0);
+    });
   }
   ASSERT_TRUE(WaitFor([&] {
     std::lock_guard<std::mutex> lock(mu);
@@ -433,8 +438,7 @@ TEST(Mesh, UnknownUrlsAreRefused) {
 }
 
 TEST(StartPosition, ParsesEveryForm) {
-  EXPECT_EQ(StartPosition::Parse("latest")->kind,
-            StartPosition::Kind::kLatest);
+  EXPECT_EQ(StartPosition::Parse("latest")->kind, StartPosition::Kind::kLatest);
   EXPECT_EQ(StartPosition::Parse("earliest")->kind,
             StartPosition::Kind::kEarliest);
   EXPECT_EQ(StartPosition::Parse("42")->sequence, 42u);

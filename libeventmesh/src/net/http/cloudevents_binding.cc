@@ -33,6 +33,9 @@ Status SetAttribute(std::string_view name, std::string value, Event* event) {
     event->time = std::move(value);
   } else if (name == "dataschema") {
     event->dataschema = std::move(value);
+  } else if (name == "topic" || name == "sequence" || name == "storedat") {
+    // The mesh's own fields, as this server sends them to webhooks: an
+    // event passed on from a webhook gets new ones when it is stored.
   } else if (name == "datacontenttype") {
     return InvalidArgument(
         "binary mode carries datacontenttype in Content-Type, not in "

@@ -33,7 +33,9 @@ Result<BindingMode> DetectMode(const Request& request);
 // with Event::Validate() by the mesh when it accepts them, not here.
 Result<std::vector<Event>> DecodeEvents(const Request& request);
 
-// Binary mode: the event from `ce-*` headers, Content-Type and body.
+// Binary mode: the event from `ce-*` headers, Content-Type and body. The
+// headers ce-topic, ce-sequence and ce-storedat (the mesh's fields, which
+// EncodeBinaryMode may add) are ignored.
 Result<Event> DecodeBinaryMode(const std::vector<Header>& headers,
                                std::string body);
 

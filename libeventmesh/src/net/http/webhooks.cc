@@ -507,6 +507,10 @@ void Webhooks::DeadLetter(Hook* hook, const Delivery& delivery,
   dead.SetExtension(kDeadAttemptsAttribute, std::to_string(delivery.attempt()));
   dead.SetExtension(kDeadTopicAttribute, original.topic);
   dead.SetExtension(kDeadSequenceAttribute, std::to_string(original.sequence));
+  // A new id, as the mesh gives its own dead letters: the original one
+  // would be taken for a duplicate inside the dedup window.
+  dead.SetExtension(kDeadIdAttribute, original.id);
+  dead.id.clear();
   std::string topic = "$DLQ." + hook->spec.group + "." + original.topic;
   auto delay = server_->options().webhook_retry_initial;
   // Acknowledged only once the dead letter is stored; otherwise retried.
