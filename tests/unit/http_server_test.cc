@@ -249,6 +249,20 @@ TEST_F(HttpServerTest, MalformedRequestGets400WithTheReason) {
   EXPECT_TRUE(c.ClosedByServer());
 }
 
+TEST_F(HttpServerTest, AnswersExpectContinueBeforeTheBody) {
+  StartServer();
+  Client c(port());
+  c.Send(
+      "POST /topics/cont/events HTTP/1.1\r\nHost: x\r\nce-specversion: 1.0\r\n"
+      "ce-id: c1\r\nce-source: /s\r\nce-type: t\r\nContent-Length: 3\r\n"
+      "Expect: 100-continue\r\n\r\n");
+  std::string interim = c.ReadUntil("\r\n\r\n");
+  EXPECT_EQ(interim, "HTTP/1.1 100 Continue\r\n\r\n");
+  c.Send("abc");
+  std::string r = c.ReadResponses(1);
+  EXPECT_EQ(StatusOf(r), 200) << r;
+}
+
 TEST_F(HttpServerTest, SlowHeadersTimeOutWith408) {
   HttpOptions options;
   options.header_timeout = std::chrono::milliseconds(200);

@@ -128,6 +128,12 @@ void Connection::HandleInput(std::string_view bytes) {
   if (parser_.in_request() && (!was_in_request || !done.empty())) {
     request_started_ms_ = last_activity_ms_;
   }
+  // A client waiting for "100 Continue" gets it when nothing is ahead of
+  // it; otherwise it sends the body after its own short wait.
+  if (parser_.TakeContinue() && ok && !input_closed_ && slots_.empty()) {
+    out_ += "HTTP/1.1 100 Continue\r\n\r\n";
+    server_->MarkDirty(this);
+  }
   UpdateReading();
 }
 

@@ -143,6 +143,10 @@ int RequestParser::OnHeadersComplete(http_parser* p) {
                                " bytes");
   }
   if (!self->SplitTarget()) return -1;
+  const std::string* expect = r.FindHeader("expect");
+  self->continue_wanted_ =
+      expect != nullptr && p->http_minor >= 1 &&
+      (*expect == "100-continue" || *expect == "100-Continue");
   return 0;
 }
 
@@ -175,6 +179,7 @@ int RequestParser::OnBody(http_parser* p, const char* at, size_t n) {
                                " bytes");
   }
   r.body.append(at, n);
+  self->continue_wanted_ = false;
   return 0;
 }
 
@@ -185,6 +190,7 @@ int RequestParser::OnMessageComplete(http_parser* p) {
   self->current_ = Request();
   self->in_request_ = false;
   self->headers_done_ = false;
+  self->continue_wanted_ = false;
   return 0;
 }
 

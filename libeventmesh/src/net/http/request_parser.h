@@ -54,6 +54,13 @@ class RequestParser {
   bool in_request() const { return in_request_; }
   // True once the current request's headers are complete.
   bool headers_done() const { return headers_done_; }
+  // True once per request whose headers asked "Expect: 100-continue" and
+  // whose body has not started: the caller may answer 100 Continue.
+  bool TakeContinue() {
+    bool wanted = continue_wanted_;
+    continue_wanted_ = false;
+    return wanted;
+  }
 
  private:
   static int OnMessageBegin(http_parser* p);
@@ -77,6 +84,7 @@ class RequestParser {
   bool last_was_value_ = false;
   bool in_request_ = false;
   bool headers_done_ = false;
+  bool continue_wanted_ = false;
   ParseError error_;
 };
 
