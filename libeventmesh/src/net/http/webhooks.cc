@@ -157,7 +157,23 @@ Status Webhooks::Validate(const WebhookSpec& spec) const {
   if (IsSystemTopic(spec.pattern)) {
     return InvalidArgument("webhooks cannot subscribe to '$' topics");
   }
-  EM_RETURN_IF_ERROR(Url::Parse(spec.url).status());
+  EM_ASSIGN_OR_RETURN(Url url, Url::Parse(spec.url));
+  // An address literal is checked now; names at every connection.
+  sockaddr_storage addr{};
+  if (uv_ip4_addr(url.host.c_str(), url.port,
+                  reinterpret_cast<sockaddr_in*>(&addr)) == 0 ||
+      uv_ip6_addr(url.host.c_str(), url.port,
+                  reinterpret_cast<sockaddr_in6*>(&addr)) == 0) {
+    bool allowed = false;
+    for (const Network& net : allowed_) {
+      allowed |= net.Contains(reinterpret_cast<sockaddr*>(&addr));
+    }
+    if (!allowed) {
+      return PermissionDenied("webhook target " + url.host +
+                              " is not in the allowed networks "
+                              "(webhook_allowed_networks)");
+    }
+  }
   EM_RETURN_IF_ERROR(StartPosition::Parse(spec.start).status());
   if (!spec.filter.empty()) {
     EM_RETURN_IF_ERROR(Filter::FromJson(spec.filter).status());
