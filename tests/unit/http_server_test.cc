@@ -163,6 +163,22 @@ class HttpServerTest : public ::testing::Test {
   std::unique_ptr<HttpServer> server_;
 };
 
+TEST_F(HttpServerTest, ATakenPortFailsToStartAndStillStopsCleanly) {
+  StartServer();
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  HttpOptions options;
+  options.port = port();
+  HttpServer second(&loop, mesh_.get(), options);
+  Status started = second.Start();
+  EXPECT_EQ(started.code(), StatusCode::kUnavailable) << started.ToString();
+  bool stopped = false;
+  second.Stop([&] { stopped = true; });
+  uv_run(&loop, UV_RUN_DEFAULT);
+  EXPECT_TRUE(stopped);
+  EXPECT_EQ(uv_loop_close(&loop), 0);
+}
+
 TEST_F(HttpServerTest, AnswersHealthAndReadiness) {
   StartServer();
   std::string r = Request("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");

@@ -71,8 +71,10 @@ HttpServer::HttpServer(uv_loop_t* loop, Mesh* mesh, HttpOptions options)
 
 HttpServer::~HttpServer() {
   if (collector_id_ != 0) registry_->RemoveCollector(collector_id_);
-  if (listener_ != nullptr && !stopping_) {
-    Fatal("HttpServer destroyed while running: call Stop() first");
+  if (open_handles_ > 0 || (listener_ != nullptr && !stopping_)) {
+    Fatal(
+        "HttpServer destroyed while running: call Stop() and wait for "
+        "its callback first");
   }
 }
 
@@ -150,12 +152,15 @@ Status HttpServer::Start() {
     rc = uv_listen(reinterpret_cast<uv_stream_t*>(listener_), 511,
                    &HttpServer::OnConnection);
   if (rc != 0) {
-    stopping_ = true;
+    // The handle closes on the next loop turn; Stop() still has to be
+    // called, and its callback waits for this close.
     uv_close(reinterpret_cast<uv_handle_t*>(listener_), [](uv_handle_t* h) {
       auto* self = static_cast<HttpServer*>(h->data);
       delete reinterpret_cast<uv_tcp_t*>(h);
       --self->open_handles_;
+      self->MaybeFinishStop();
     });
+    listener_ = nullptr;
     return UvError("http: cannot listen on " + options_.host + ":" +
                        std::to_string(options_.port),
                    rc);
@@ -173,7 +178,8 @@ Status HttpServer::Start() {
                             options_.idle_timeout});
   uint64_t every = std::clamp<int64_t>(shortest.count() / 4, 20, 1000);
   uv_timer_start(sweep_, &HttpServer::OnSweep, every, every);
-  inbox_->Start();
+  if (int irc = inbox_->Start(); irc != 0) Fatal(uv_strerror(irc));
+  inbox_started_ = true;
   ++open_handles_;
   api_->Start();
   EM_LOG(kInfo, "http", "listening on " << options_.host << ":" << port_);
@@ -182,7 +188,7 @@ Status HttpServer::Start() {
 
 void HttpServer::Stop(std::function<void()> done) {
   stop_done_ = std::move(done);
-  if (stopping_ && listener_ == nullptr) {
+  if (stopping_) {
     MaybeFinishStop();
     return;
   }
@@ -212,10 +218,14 @@ void HttpServer::Stop(std::function<void()> done) {
   std::vector<Connection*> open;
   for (auto& [id, connection] : connections_) open.push_back(connection.get());
   for (Connection* c : open) c->Close();
-  inbox_->Close([this] {
-    --open_handles_;
-    MaybeFinishStop();
-  });
+  if (inbox_started_) {
+    inbox_started_ = false;
+    inbox_->Close([this] {
+      --open_handles_;
+      MaybeFinishStop();
+    });
+  }
+  MaybeFinishStop();
 }
 
 void HttpServer::MaybeFinishStop() {

@@ -99,10 +99,11 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   // Binds and listens. kInvalidArgument for a bad address, kUnavailable
-  // when the port cannot be bound.
+  // when the port cannot be bound. Call Stop() afterwards in any case.
   Status Start();
   // Stops listening, closes every connection and subscription it made,
-  // and runs `done` once every handle is closed and no work is pending.
+  // and runs `done` (on the loop thread) once every handle is closed and
+  // no work is pending. Idempotent; a second call replaces `done`.
   void Stop(std::function<void()> done);
 
   int port() const { return port_.load(); }
@@ -201,6 +202,7 @@ class HttpServer {
   int pending_work_ = 0;
   int open_handles_ = 0;
   bool stopping_ = false;
+  bool inbox_started_ = false;
   std::function<void()> stop_done_;
 };
 
