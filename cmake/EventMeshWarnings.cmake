@@ -17,3 +17,25 @@ if(EVENTMESH_SANITIZE)
   add_compile_options(${_san})
   add_link_options(${_san})
 endif()
+
+# Fuzzing (tests/fuzz): everything is compiled for libFuzzer's coverage
+# and checked by ASan+UBSan; tests/fuzz links each target with libFuzzer.
+if(EVENTMESH_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "EVENTMESH_FUZZ=ON needs clang for libFuzzer, but "
+      "the C++ compiler is ${CMAKE_CXX_COMPILER_ID}. Configure with "
+      "-DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++, or run "
+      "tools/fuzz.sh.")
+  endif()
+  if(EVENTMESH_SANITIZE)
+    message(FATAL_ERROR "EVENTMESH_FUZZ=ON brings its own sanitizers "
+      "(address,undefined); leave EVENTMESH_SANITIZE empty.")
+  endif()
+  if(NOT EVENTMESH_BUILD_TESTS)
+    message(FATAL_ERROR "EVENTMESH_FUZZ=ON needs EVENTMESH_BUILD_TESTS=ON: "
+      "the fuzz targets live in tests/fuzz.")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined
+                      -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()

@@ -17,8 +17,12 @@ case "$kind" in
                -DEVENTMESH_SANITIZE=thread -DEVENTMESH_BUILD_PYTHON=OFF) ;;
   *) echo "usage: tools/build.sh [release|debug|asan|tsan]" >&2; exit 2 ;;
 esac
-command -v ccache >/dev/null && args+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache
-                                       -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+if command -v ccache >/dev/null; then
+  # Paths relative to the checkout, so another clone hits the same cache.
+  export CCACHE_BASEDIR=$PWD
+  args+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache
+         -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+fi
 [ "${CI:-}" = "true" ] && args+=(-DEVENTMESH_WERROR=ON)
 
 cmake -S . -B "build/$kind" "${args[@]}" "$@" >/dev/null

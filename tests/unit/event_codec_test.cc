@@ -391,6 +391,15 @@ TEST(EventCodec, JsonMeshFieldsAreWrittenOnlyWhenAsked) {
   EXPECT_EQ(DecodeJsonOrDie(EncodeJson(e, true)), e);
 }
 
+TEST(EventCodec, JsonMeshTimesRoundTripAcrossTheWholeRange) {
+  Event e = SampleEvent();
+  for (int64_t t :
+       {INT64_MIN, INT64_MIN + 1, int64_t{-1}, int64_t{0}, INT64_MAX}) {
+    e.stored_at_nanos = t;
+    EXPECT_EQ(DecodeJsonOrDie(EncodeJson(e, true)).stored_at_nanos, t);
+  }
+}
+
 TEST(EventCodec, JsonSequenceMayBeANumberOrADecimalString) {
   const std::string head =
       R"({"specversion":"1.0","id":"1","source":"s","type":"t","sequence":)";
@@ -454,6 +463,19 @@ TEST(EventCodec, JsonSyntaxErrorsSayWhere) {
   EXPECT_NE(error.find("line 1, column"), std::string::npos) << error;
   EXPECT_NE(JsonError("").find("not valid JSON"), std::string::npos);
   EXPECT_NE(JsonError("{} {}").find("not valid JSON"), std::string::npos);
+}
+
+TEST(EventCodec, JsonWithANulByteIsRefused) {
+  const std::string json =
+      R"({"specversion":"1.0","id":"1","source":"s","type":"t"})";
+  EXPECT_NE(JsonError(json + std::string("\0garbage", 8))
+                .find("a NUL byte at offset"),
+            std::string::npos);
+  // Data that is JSON only up to a NUL is not JSON: it goes as base64.
+  Event e = SampleEvent();
+  e.data = std::string("1.0\0{", 5);
+  EXPECT_NE(EncodeJson(e).find("data_base64"), std::string::npos);
+  EXPECT_EQ(DecodeJsonOrDie(EncodeJson(e)).data, e.data);
 }
 
 TEST(EventCodec, DeeplyNestedJsonIsRefused) {

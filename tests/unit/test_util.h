@@ -17,15 +17,15 @@
 #include "eventmesh/event.h"
 #include "eventmesh/status.h"
 
-#define ASSERT_OK(expr)                                 \
-  do {                                                  \
-    const ::eventmesh::Status em_s_ = (expr);           \
-    ASSERT_TRUE(em_s_.ok()) << em_s_.ToString();        \
+#define ASSERT_OK(expr)                          \
+  do {                                           \
+    const ::eventmesh::Status em_s_ = (expr);    \
+    ASSERT_TRUE(em_s_.ok()) << em_s_.ToString(); \
   } while (0)
-#define EXPECT_OK(expr)                                 \
-  do {                                                  \
-    const ::eventmesh::Status em_s_ = (expr);           \
-    EXPECT_TRUE(em_s_.ok()) << em_s_.ToString();        \
+#define EXPECT_OK(expr)                          \
+  do {                                           \
+    const ::eventmesh::Status em_s_ = (expr);    \
+    EXPECT_TRUE(em_s_.ok()) << em_s_.ToString(); \
   } while (0)
 
 namespace eventmesh::testing {
@@ -52,9 +52,9 @@ class TempDir {
 };
 
 // Waits up to `timeout` for `done()` to hold, polling.
-inline bool WaitFor(const std::function<bool()>& done,
-                    std::chrono::milliseconds timeout =
-                        std::chrono::seconds(10)) {
+inline bool WaitFor(
+    const std::function<bool()>& done,
+    std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!done()) {
     if (std::chrono::steady_clock::now() > deadline) return false;

@@ -129,8 +129,19 @@ class Store {
   // writer thread (or, for engines that finish at once, on the calling
   // thread). They must be quick and must not wait on the store.
   // After Close() every Append fails with kClosed.
+  //
+  // Dedup looks at events whose id the publisher chose. With
+  // `check_duplicates` false the caller vouches that every id is new (the
+  // mesh made it), and the store neither looks the events up nor
+  // remembers them: dedup then costs nothing per event.
   virtual void Append(std::vector<std::shared_ptr<Event>> events,
-                      Durability durability, AppendDone done) = 0;
+                      Durability durability, AppendDone done,
+                      bool check_duplicates) = 0;
+  // Append() with duplicates checked.
+  void Append(std::vector<std::shared_ptr<Event>> events,
+              Durability durability, AppendDone done) {
+    Append(std::move(events), durability, std::move(done), true);
+  }
 
   // Writes (or, with an empty value, deletes) state record `key`. Commits
   // with appends in the same group; `done` runs like AppendDone.

@@ -242,7 +242,8 @@ Result<Filter> FilterParser::ParseObject(const Json& j,
                       "must be an object with exactly one dialect: exact, "
                       "prefix, suffix, all, any or not");
   }
-  const auto& [dialect, body] = *j.items().begin();
+  const std::string& dialect = j.begin().key();
+  const Json& body = j.begin().value();
   Kind kind;
   if (!DialectFromName(dialect, &kind)) {
     return ShapeError(path, "uses dialect '" + dialect +

@@ -117,10 +117,43 @@ size_t Utf8SequenceLength(std::string_view s, size_t i) {
   return n;
 }
 
+// ASCII that goes into a JSON string as it is.
+bool IsPlainAscii(uint8_t c) {
+  return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
+// Appends the escape sequence of an ASCII byte that needs one.
+void AppendEscaped(uint8_t c, std::string* out) {
+  // JSON's two-character escapes where they exist, else \u00XX.
+  static constexpr std::string_view kFrom = "\"\\\n\r\t\b\f";
+  static constexpr std::string_view kTo = "\"\\nrtbf";
+  static constexpr char kHex[] = "0123456789abcdef";
+  const size_t k = kFrom.find(static_cast<char>(c));
+  if (k != std::string_view::npos) {
+    const char esc[] = {'\\', kTo[k]};
+    out->append(esc, sizeof esc);
+    return;
+  }
+  const char esc[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
+  out->append(esc, sizeof esc);
+}
+
+// nlohmann's lexer takes a NUL byte for the end of the input, which would
+// let anything follow one. No JSON text contains a NUL, so refuse it here.
+bool HasNul(std::string_view text) {
+  return text.find('\0') != std::string_view::npos;
+}
+
 template <typename Json>
 bool ParseInto(std::string_view text, Json* out, std::string* error,
                int max_depth) {
   *out = Json();
+  if (HasNul(text)) {
+    if (error != nullptr) {
+      *error = "a NUL byte at offset " + std::to_string(text.find('\0'));
+    }
+    return false;
+  }
   nlohmann::detail::json_sax_dom_parser<Json> dom(*out,
                                                   /*allow_exceptions=*/false);
   BoundedSax<decltype(dom)> sax(&dom, max_depth, error);
@@ -142,6 +175,7 @@ bool ParseJson(std::string_view text, nlohmann::ordered_json* out,
 }
 
 bool IsJsonText(std::string_view text, int max_depth) {
+  if (HasNul(text)) return false;
   NullSax sink;
   BoundedSax<NullSax> sax(&sink, max_depth, nullptr);
   return nlohmann::json::sax_parse(text.begin(), text.end(), &sax);
@@ -163,53 +197,29 @@ bool IsValidUtf8(std::string_view bytes) {
 }
 
 void AppendJsonString(std::string_view text, std::string* out) {
-  static constexpr char kHex[] = "0123456789abcdef";
   out->push_back('"');
   size_t i = 0;
   while (i < text.size()) {
-    const uint8_t c = static_cast<uint8_t>(text[i]);
+    // Copy the longest run that needs no escaping in one go.
+    size_t end = i;
+    while (end < text.size()) {
+      const uint8_t c = static_cast<uint8_t>(text[end]);
+      size_t n = IsPlainAscii(c) ? 1
+                 : c >= 0x80     ? Utf8SequenceLength(text, end)
+                                 : 0;
+      if (n == 0) break;
+      end += n;
+    }
+    out->append(text.data() + i, end - i);
+    if (end == text.size()) break;
+
+    const uint8_t c = static_cast<uint8_t>(text[end]);
     if (c >= 0x80) {
-      size_t n = Utf8SequenceLength(text, i);
-      if (n == 0) {
-        out->append("\\ufffd");
-        ++i;
-      } else {
-        out->append(text.data() + i, n);
-        i += n;
-      }
-      continue;
+      out->append("\\ufffd");  // not UTF-8
+    } else {
+      AppendEscaped(c, out);
     }
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      case '\b':
-        out->append("\\b");
-        break;
-      case '\f':
-        out->append("\\f");
-        break;
-      default:
-        if (c < 0x20) {
-          const char esc[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
-          out->append(esc, sizeof esc);
-        } else {
-          out->push_back(static_cast<char>(c));
-        }
-    }
-    ++i;
+    i = end + 1;
   }
   out->push_back('"');
 }

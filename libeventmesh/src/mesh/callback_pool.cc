@@ -40,9 +40,14 @@ void CallbackPool::Schedule(const std::shared_ptr<Task>& task) {
   for (;;) {
     int next;
     switch (state) {
-      case Task::kIdle: next = Task::kQueued; break;
-      case Task::kRunning: next = Task::kRunningRequeue; break;
-      default: return;  // already queued, or will run again
+      case Task::kIdle:
+        next = Task::kQueued;
+        break;
+      case Task::kRunning:
+        next = Task::kRunningRequeue;
+        break;
+      default:
+        return;  // already queued, or will run again
     }
     if (task->state_.compare_exchange_weak(state, next,
                                            std::memory_order_acq_rel)) {

@@ -18,8 +18,8 @@ constexpr size_t kScanFactor = 16;
 constexpr size_t kMinScan = 4096;
 
 bool ParseU64(std::string_view text, uint64_t* value) {
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(),
-                                   *value);
+  auto [end, ec] =
+      std::from_chars(text.data(), text.data() + text.size(), *value);
   return ec == std::errc() && end == text.data() + text.size();
 }
 
@@ -46,8 +46,8 @@ Result<std::shared_ptr<Consumer>> Consumer::Open(Config config, Store* store,
 
 // The state record is "1\n<pattern>\n<next_read>\n<pos> <pos> ...".
 std::string Consumer::EncodeStateLocked() const {
-  std::string out = "1\n" + config_.pattern + "\n" +
-                    std::to_string(next_read_) + "\n";
+  std::string out =
+      "1\n" + config_.pattern + "\n" + std::to_string(next_read_) + "\n";
   for (const auto& [pos, entry] : pending_) {
     out += std::to_string(pos);
     out += ' ';
@@ -99,9 +99,8 @@ Status Consumer::Load() {
   }
   if (pattern != config_.pattern) {
     return FailedPrecondition("durable '" + config_.name +
-                              "' exists with pattern '" + pattern +
-                              "', not '" + config_.pattern +
-                              "'; use another durable name");
+                              "' exists with pattern '" + pattern + "', not '" +
+                              config_.pattern + "'; use another durable name");
   }
   std::istringstream list(positions);
   std::string token;
@@ -234,7 +233,8 @@ void Consumer::ExpireLocked(int64_t now, std::vector<uint64_t>* dead) {
     auto m = members_.find(entry.member);
     if (m != members_.end()) --m->second.in_flight;
     entry.member = 0;
-    if (max_deliver > 0 && entry.attempts >= static_cast<uint32_t>(max_deliver)) {
+    if (max_deliver > 0 &&
+        entry.attempts >= static_cast<uint32_t>(max_deliver)) {
       dead->push_back(pos);
     } else {
       ready_.push_back(pos);
@@ -258,13 +258,13 @@ void Consumer::ReadMore() {
 
   std::vector<LogRecord> records;
   uint64_t next = from;
-  Status s = store_->Read(from, config_.pattern, want,
-                          std::max(kMinScan, want * kScanFactor), &records,
-                          &next);
+  Status s =
+      store_->Read(from, config_.pattern, want,
+                   std::max(kMinScan, want * kScanFactor), &records, &next);
   if (!s.ok()) {
-    EM_LOG(kError, "mesh", "durable '" << config_.name
-                                       << "' cannot read the log: "
-                                       << s.ToString());
+    EM_LOG(kError, "mesh",
+           "durable '" << config_.name
+                       << "' cannot read the log: " << s.ToString());
     return;
   }
 
@@ -347,11 +347,11 @@ void Consumer::RunBatch(Batch& batch) {
   try {
     batch.handler(batch.deliveries);
   } catch (const std::exception& e) {
-    EM_LOG(kWarn, "mesh", "durable '" << config_.name
-                                      << "' handler threw: " << e.what());
+    EM_LOG(kWarn, "mesh",
+           "durable '" << config_.name << "' handler threw: " << e.what());
   } catch (...) {
-    EM_LOG(kWarn, "mesh", "durable '" << config_.name
-                                      << "' handler threw a non-exception");
+    EM_LOG(kWarn, "mesh",
+           "durable '" << config_.name << "' handler threw a non-exception");
   }
   if (!config_.persistent || config_.options.manual_ack) return;
 
@@ -403,9 +403,9 @@ Status Consumer::Nack(uint64_t token, std::chrono::milliseconds delay) {
     if (closed_) return Closed("the subscription's mesh is closed");
     auto it = pending_.find(token);
     if (it == pending_.end() || it->second.member == 0) return Status::Ok();
-    deadline = MonotonicNanos() +
-               std::chrono::duration_cast<std::chrono::nanoseconds>(delay)
-                   .count();
+    deadline =
+        MonotonicNanos() +
+        std::chrono::duration_cast<std::chrono::nanoseconds>(delay).count();
     it->second.deadline = deadline;
     earliest_deadline_ = std::min(earliest_deadline_, deadline);
   }
@@ -429,9 +429,9 @@ void Consumer::DeadLetter(const std::vector<uint64_t>& positions) {
       attempts = it->second.attempts;
     }
     std::string topic = dead.topic;
-    dead.SetExtension(kDeadReasonAttribute,
-                      "not acknowledged after " + std::to_string(attempts) +
-                          " deliveries");
+    dead.SetExtension(
+        kDeadReasonAttribute,
+        "not acknowledged after " + std::to_string(attempts) + " deliveries");
     dead.SetExtension(kDeadAttemptsAttribute, std::to_string(attempts));
     dead.SetExtension(kDeadTopicAttribute, topic);
     dead.SetExtension(kDeadSequenceAttribute, std::to_string(dead.sequence));
@@ -448,9 +448,9 @@ void Consumer::DeadLetter(const std::vector<uint64_t>& positions) {
       ++dead_lettered_;
     } else {
       // Keep it; it is tried again after another round of deliveries.
-      EM_LOG(kError, "mesh", "durable '" << config_.name
-                                         << "' cannot dead-letter position "
-                                         << pos << ": " << s.ToString());
+      EM_LOG(kError, "mesh",
+             "durable '" << config_.name << "' cannot dead-letter position "
+                         << pos << ": " << s.ToString());
       ready_.push_back(pos);
     }
   }

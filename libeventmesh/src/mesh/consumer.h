@@ -46,7 +46,7 @@ class Consumer : public Task, public Route, public detail::Acker {
   using PublishFn = std::function<Status(std::string topic, Event event)>;
 
   struct Config {
-    std::string name;      // the durable name (or an internal one)
+    std::string name;  // the durable name (or an internal one)
     std::string pattern;
     bool persistent = true;
     SubscribeOptions options;  // ack_wait, max_deliver, filter, start, ...
@@ -92,8 +92,8 @@ class Consumer : public Task, public Route, public detail::Acker {
   struct Entry {
     EventPtr event;
     uint32_t attempts = 0;
-    int64_t deadline = 0;    // when in flight: redeliver at this time
-    uint64_t member = 0;     // when in flight: to whom; 0 = not in flight
+    int64_t deadline = 0;  // when in flight: redeliver at this time
+    uint64_t member = 0;   // when in flight: to whom; 0 = not in flight
   };
   struct Member {
     BatchHandler handler;

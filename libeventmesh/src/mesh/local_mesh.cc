@@ -148,16 +148,28 @@ LocalMesh::~LocalMesh() { Close().IgnoreError(); }
 
 // --- Publishing -------------------------------------------------------------
 
-Result<std::shared_ptr<Event>> LocalMesh::Prepare(std::string_view topic,
-                                                  Event event) {
+Status LocalMesh::PrepareInPlace(Event* event, bool topic_checked,
+                                 bool* chosen_id) {
   if (closing_.load(std::memory_order_acquire)) {
     return Closed("the mesh is closed");
   }
-  EM_RETURN_IF_ERROR(ValidateTopic(topic).WithContext("publish"));
+  if (!topic_checked) {
+    EM_RETURN_IF_ERROR(ValidateTopic(event->topic).WithContext("publish"));
+  }
+  *chosen_id = !event->id.empty();
+  if (!*chosen_id) event->id = NewEventId();
+  Status valid = event->Validate();
+  if (!valid.ok()) {
+    return valid.WithContext("publish to '" + event->topic + "'");
+  }
+  return valid;
+}
+
+Result<std::shared_ptr<Event>> LocalMesh::Prepare(std::string_view topic,
+                                                  Event event,
+                                                  bool* chosen_id) {
   event.topic.assign(topic);
-  if (event.id.empty()) event.id = NewEventId();
-  EM_RETURN_IF_ERROR(event.Validate().WithContext("publish to '" +
-                                                  event.topic + "'"));
+  EM_RETURN_IF_ERROR(PrepareInPlace(&event, false, chosen_id));
   return std::make_shared<Event>(std::move(event));
 }
 
@@ -207,8 +219,9 @@ void LocalMesh::DispatchOne(const EventPtr& event, uint64_t position) {
 
 Result<uint64_t> LocalMesh::Publish(std::string_view topic, Event event,
                                     const PublishOptions& options) {
+  bool chosen_id;
   EM_ASSIGN_OR_RETURN(std::shared_ptr<Event> prepared,
-                      Prepare(topic, std::move(event)));
+                      Prepare(topic, std::move(event), &chosen_id));
   if (IsInbox(prepared->topic)) {
     std::lock_guard<std::mutex> lock(mu_);
     DispatchOne(prepared, 0);
@@ -222,17 +235,19 @@ Result<uint64_t> LocalMesh::Publish(std::string_view topic, Event event,
     AppendOutcome outcome;
   } wait;
   std::vector<std::shared_ptr<Event>> batch{prepared};
-  store_->Append(std::move(batch), DurabilityOf(options),
-                 [this, &wait, &prepared](std::vector<AppendOutcome>& out) {
-                   {
-                     std::lock_guard<std::mutex> lock(mu_);
-                     DispatchStoredLocked(prepared, out[0]);
-                   }
-                   std::lock_guard<std::mutex> lock(wait.mu);
-                   wait.outcome = std::move(out[0]);
-                   wait.done = true;
-                   wait.cv.notify_one();
-                 });
+  store_->Append(
+      std::move(batch), DurabilityOf(options),
+      [this, &wait, &prepared](std::vector<AppendOutcome>& out) {
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          DispatchStoredLocked(prepared, out[0]);
+        }
+        std::lock_guard<std::mutex> lock(wait.mu);
+        wait.outcome = std::move(out[0]);
+        wait.done = true;
+        wait.cv.notify_one();
+      },
+      chosen_id);
   std::unique_lock<std::mutex> lock(wait.mu);
   wait.cv.wait(lock, [&] { return wait.done; });
   if (!wait.outcome.status.ok()) return wait.outcome.status;
@@ -240,9 +255,10 @@ Result<uint64_t> LocalMesh::Publish(std::string_view topic, Event event,
 }
 
 void LocalMesh::PublishAsync(std::string_view topic, Event event,
-                             PublishDone done,
-                             const PublishOptions& options) {
-  Result<std::shared_ptr<Event>> prepared = Prepare(topic, std::move(event));
+                             PublishDone done, const PublishOptions& options) {
+  bool chosen_id;
+  Result<std::shared_ptr<Event>> prepared =
+      Prepare(topic, std::move(event), &chosen_id);
   if (!prepared.ok()) {
     done(prepared.status());
     return;
@@ -257,38 +273,48 @@ void LocalMesh::PublishAsync(std::string_view topic, Event event,
     return;
   }
   std::vector<std::shared_ptr<Event>> batch{ev};
-  store_->Append(std::move(batch), DurabilityOf(options),
-                 [this, ev, done = std::move(done)](
-                     std::vector<AppendOutcome>& out) {
-                   {
-                     std::lock_guard<std::mutex> lock(mu_);
-                     DispatchStoredLocked(ev, out[0]);
-                   }
-                   if (out[0].status.ok()) {
-                     done(out[0].sequence);
-                   } else {
-                     done(out[0].status);
-                   }
-                 });
+  store_->Append(
+      std::move(batch), DurabilityOf(options),
+      [this, ev, done = std::move(done)](std::vector<AppendOutcome>& out) {
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          DispatchStoredLocked(ev, out[0]);
+        }
+        if (out[0].status.ok()) {
+          done(out[0].sequence);
+        } else {
+          done(out[0].status);
+        }
+      },
+      chosen_id);
 }
 
 Result<std::vector<uint64_t>> LocalMesh::PublishBatch(
     std::vector<Event> events, const PublishOptions& options) {
+  // One allocation holds the whole batch; each event is shared through
+  // an aliasing pointer into it, so a batch costs no per-event allocation.
+  auto holder = std::make_shared<std::vector<Event>>(std::move(events));
   std::vector<std::shared_ptr<Event>> prepared;
-  prepared.reserve(events.size());
-  for (size_t i = 0; i < events.size(); ++i) {
-    std::string topic = std::move(events[i].topic);
-    Result<std::shared_ptr<Event>> p = Prepare(topic, std::move(events[i]));
-    if (!p.ok()) {
-      return p.status().WithContext("event " + std::to_string(i) +
-                                    " of the batch");
+  prepared.reserve(holder->size());
+  bool any_chosen_id = false;
+  const std::string* checked_topic = nullptr;  // batches share topics
+  for (size_t i = 0; i < holder->size(); ++i) {
+    Event& event = (*holder)[i];
+    bool topic_checked =
+        checked_topic != nullptr && *checked_topic == event.topic;
+    bool chosen_id;
+    Status s = PrepareInPlace(&event, topic_checked, &chosen_id);
+    if (!s.ok()) {
+      return s.WithContext("event " + std::to_string(i) + " of the batch");
     }
-    if (IsInbox((*p)->topic)) {
+    if (IsInbox(event.topic)) {
       return InvalidArgument("event " + std::to_string(i) +
                              " of the batch is a reply; publish replies "
                              "with Reply()");
     }
-    prepared.push_back(std::move(p).value());
+    any_chosen_id |= chosen_id;
+    checked_topic = &event.topic;
+    prepared.emplace_back(holder, &event);
   }
   if (prepared.empty()) return std::vector<uint64_t>{};
 
@@ -299,14 +325,16 @@ Result<std::vector<uint64_t>> LocalMesh::PublishBatch(
     std::vector<AppendOutcome> outcomes;
   } wait;
   std::vector<std::shared_ptr<Event>> batch = prepared;
-  store_->Append(std::move(batch), DurabilityOf(options),
-                 [this, &wait, &prepared](std::vector<AppendOutcome>& out) {
-                   Dispatch(prepared, out);
-                   std::lock_guard<std::mutex> lock(wait.mu);
-                   wait.outcomes = std::move(out);
-                   wait.done = true;
-                   wait.cv.notify_one();
-                 });
+  store_->Append(
+      std::move(batch), DurabilityOf(options),
+      [this, &wait, &prepared](std::vector<AppendOutcome>& out) {
+        Dispatch(prepared, out);
+        std::lock_guard<std::mutex> lock(wait.mu);
+        wait.outcomes = std::move(out);
+        wait.done = true;
+        wait.cv.notify_one();
+      },
+      any_chosen_id);
   std::unique_lock<std::mutex> lock(wait.mu);
   wait.cv.wait(lock, [&] { return wait.done; });
 
@@ -347,10 +375,10 @@ Result<std::unique_ptr<Subscription>> LocalMesh::SubscribeBatch(
   if (!options.durable.empty()) {
     EM_RETURN_IF_ERROR(ValidateDurableName(options.durable));
     if (!options.group.empty() && options.group != options.durable) {
-      return InvalidArgument("a durable subscription's group is its durable "
-                             "name: group '" + options.group +
-                             "' differs from durable '" + options.durable +
-                             "'");
+      return InvalidArgument(
+          "a durable subscription's group is its durable "
+          "name: group '" +
+          options.group + "' differs from durable '" + options.durable + "'");
     }
   }
   if (!options.durable.empty() ||
@@ -393,9 +421,8 @@ Result<std::unique_ptr<Subscription>> LocalMesh::SubscribeConsumer(
   std::string key = options.durable;
   if (key.empty()) {
     // A replay without a durable name: ephemeral, shared by its group.
-    key = options.group.empty()
-              ? "~" + std::to_string(next_ephemeral_++)
-              : "~" + options.group + "\n" + p;
+    key = options.group.empty() ? "~" + std::to_string(next_ephemeral_++)
+                                : "~" + options.group + "\n" + p;
   }
 
   std::shared_ptr<Consumer> consumer;
@@ -403,10 +430,9 @@ Result<std::unique_ptr<Subscription>> LocalMesh::SubscribeConsumer(
   if (it != consumers_.end()) {
     consumer = it->second.second;
     if (consumer->config().pattern != p) {
-      return FailedPrecondition("durable '" + key +
-                                "' is in use with pattern '" +
-                                consumer->config().pattern + "', not '" + p +
-                                "'");
+      return FailedPrecondition(
+          "durable '" + key + "' is in use with pattern '" +
+          consumer->config().pattern + "', not '" + p + "'");
     }
   } else {
     Consumer::Config config;
@@ -427,8 +453,8 @@ Result<std::unique_ptr<Subscription>> LocalMesh::SubscribeConsumer(
     consumers_.emplace(key, std::make_pair(id, consumer));
   }
 
-  uint64_t member = consumer->AddMember(std::move(handler),
-                                        options.max_in_flight);
+  uint64_t member =
+      consumer->AddMember(std::move(handler), options.max_in_flight);
   // Events stored while the consumer was opening are read now.
   uint64_t next = store_->Stats().next_position;
   if (next > 0) consumer->Offer(nullptr, next - 1);
@@ -508,8 +534,8 @@ Result<Event> LocalMesh::Request(std::string_view topic, Event request,
 // --- Reading and administration --------------------------------------------
 
 Result<std::vector<Event>> LocalMesh::Read(std::string_view topic,
-                                          uint64_t from_sequence,
-                                          size_t max_events) {
+                                           uint64_t from_sequence,
+                                           size_t max_events) {
   EM_RETURN_IF_ERROR(ValidateTopic(topic).WithContext("read"));
   std::vector<LogRecord> records;
   EM_RETURN_IF_ERROR(
@@ -583,8 +609,8 @@ Result<uint64_t> LocalMesh::RepublishDeadLetters(std::string_view durable) {
   for (const TopicInfo& t : topics) {
     if (t.topic.compare(0, prefix.size(), prefix) != 0) continue;
     std::vector<LogRecord> records;
-    EM_RETURN_IF_ERROR(store_->ReadTopic(t.topic, t.first_sequence,
-                                         SIZE_MAX, &records));
+    EM_RETURN_IF_ERROR(
+        store_->ReadTopic(t.topic, t.first_sequence, SIZE_MAX, &records));
     for (const LogRecord& r : records) {
       Event e = *r.event;
       const std::string* original = e.Extension(kDeadTopicAttribute);

@@ -75,8 +75,13 @@ class LocalMesh : public Mesh {
   struct RequestWaiter;
   class InboxRoute;
 
-  // Checks and completes an event before it is stored.
-  Result<std::shared_ptr<Event>> Prepare(std::string_view topic, Event event);
+  // Checks and completes an event before it is stored. `*chosen_id` tells
+  // whether the publisher chose the id (only such ids can repeat).
+  Result<std::shared_ptr<Event>> Prepare(std::string_view topic, Event event,
+                                         bool* chosen_id);
+  // The same for an event whose `topic` is set; `topic_checked` skips
+  // validating a topic already found valid.
+  Status PrepareInPlace(Event* event, bool topic_checked, bool* chosen_id);
   Durability DurabilityOf(const PublishOptions& options) const;
   // Offers stored events to their routes. Runs in log order.
   void Dispatch(const std::vector<std::shared_ptr<Event>>& events,

@@ -1,10 +1,11 @@
 // The parts of mesh.h shared by every transport.
 
+#include "eventmesh/mesh.h"
+
 #include <charconv>
 #include <random>
 
 #include "eventmesh/clock.h"
-#include "eventmesh/mesh.h"
 
 namespace eventmesh {
 
@@ -42,25 +43,52 @@ Status Mesh::Reply(const Event& request, Event reply) {
   return Publish(*reply_to, std::move(reply)).status();
 }
 
-std::string NewEventId() {
-  thread_local std::mt19937_64 gen([] {
+namespace {
+
+uint64_t SplitMix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+// Per thread: two random seeds and a counter. SplitMix64 is a bijection,
+// so one thread never repeats the first word; threads start from
+// independent random seeds.
+struct IdState {
+  uint64_t seed_hi, seed_lo, counter = 0;
+  IdState() {
     std::random_device rd;
-    return (static_cast<uint64_t>(rd()) << 32) ^ rd() ^
-           static_cast<uint64_t>(MonotonicNanos());
-  }());
-  uint64_t hi = gen(), lo = gen();
+    seed_hi = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+    seed_lo = (static_cast<uint64_t>(rd()) << 32) ^ rd() ^
+              static_cast<uint64_t>(MonotonicNanos());
+  }
+};
+
+void PutHex(uint64_t word, int bytes, char* out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (int i = bytes * 2 - 1; i >= 0; --i) {
+    out[i] = kHex[word & 0xf];
+    word >>= 4;
+  }
+}
+
+}  // namespace
+
+std::string NewEventId() {
+  thread_local IdState state;
+  uint64_t n = ++state.counter;
+  uint64_t hi = SplitMix64(state.seed_hi + n);
+  uint64_t lo = SplitMix64(state.seed_lo ^ (n * 0xd6e8feb86659fd93ull));
   // Version 4, variant 1.
   hi = (hi & 0xffffffffffff0fffull) | 0x0000000000004000ull;
   lo = (lo & 0x3fffffffffffffffull) | 0x8000000000000000ull;
-  static constexpr char kHex[] = "0123456789abcdef";
   std::string id(36, '-');
-  int pos = 0;
-  for (int i = 0; i < 32; ++i) {
-    if (pos == 8 || pos == 13 || pos == 18 || pos == 23) ++pos;
-    uint64_t word = i < 16 ? hi : lo;
-    int shift = 60 - 4 * (i % 16);
-    id[pos++] = kHex[(word >> shift) & 0xf];
-  }
+  PutHex(hi >> 32, 4, &id[0]);
+  PutHex(hi >> 16, 2, &id[9]);
+  PutHex(hi, 2, &id[14]);
+  PutHex(lo >> 48, 2, &id[19]);
+  PutHex(lo, 6, &id[24]);
   return id;
 }
 

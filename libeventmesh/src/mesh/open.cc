@@ -31,8 +31,9 @@ Result<std::unique_ptr<Mesh>> Mesh::Open(std::string_view url,
         new LocalMesh(NewMemoryStore(store_options), options));
   }
   if (StartsWith(url, "tcp://")) {
-    return Unimplemented("tcp:// meshes need the network client, which this "
-                         "build does not have yet");
+    return Unimplemented(
+        "tcp:// meshes need the network client, which this "
+        "build does not have yet");
   }
 
   std::string path(url);
@@ -44,8 +45,9 @@ Result<std::unique_ptr<Mesh>> Mesh::Open(std::string_view url,
                            "tcp://HOST:PORT");
   }
   if (path.empty()) {
-    return InvalidArgument("the mesh URL is empty: use a directory path, "
-                           "file://PATH, mem: or tcp://HOST:PORT");
+    return InvalidArgument(
+        "the mesh URL is empty: use a directory path, "
+        "file://PATH, mem: or tcp://HOST:PORT");
   }
   EM_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
                       OpenLmdbStore(path, options.store));

@@ -32,8 +32,7 @@ void Timer::Loop() {
     }
     int64_t now = MonotonicNanos();
     if (heap_.top().deadline > now) {
-      cv_.wait_for(lock,
-                   std::chrono::nanoseconds(heap_.top().deadline - now));
+      cv_.wait_for(lock, std::chrono::nanoseconds(heap_.top().deadline - now));
       continue;
     }
     std::shared_ptr<Task> task = heap_.top().task.lock();

@@ -68,6 +68,7 @@ struct AppendOp {
   std::vector<uint32_t> ends;  // where each event's encoding ends
   std::vector<AppendOutcome> outcomes;
   Store::AppendDone done;
+  bool check_duplicates = true;
 };
 
 struct StateOp {
@@ -131,8 +132,9 @@ class LmdbStore final : public Store {
 
   Status Open();
 
+  using Store::Append;
   void Append(std::vector<std::shared_ptr<Event>> events, Durability durability,
-              AppendDone done) override;
+              AppendDone done, bool check_duplicates) override;
   void PutState(std::string key, std::string value, Durability durability,
                 StateDone done) override;
   Result<std::string> GetState(std::string_view key) override;
@@ -513,7 +515,9 @@ Status LmdbStore::RebuildDedup(MDB_txn* txn) {
   for (rc = mdb_cursor_get(cursor, &key, &value, MDB_SET_RANGE); rc == 0;
        rc = mdb_cursor_get(cursor, &key, &value, MDB_NEXT)) {
     LogRecordView view;
-    if (!ParseLogRecord(ToView(value), &view)) continue;
+    if (!ParseLogRecord(ToView(value), &view) || view.dedup_hash == 0) {
+      continue;
+    }
     auto topic = topics_.find(std::string(view.topic));
     uint32_t topic_id = topic == topics_.end() ? 0 : topic->second.meta.id;
     uint64_t position = GetBigEndian64(static_cast<char*>(key.mv_data));
@@ -528,7 +532,8 @@ Status LmdbStore::RebuildDedup(MDB_txn* txn) {
 // Publishing side
 
 void LmdbStore::Append(std::vector<std::shared_ptr<Event>> events,
-                       Durability durability, AppendDone done) {
+                       Durability durability, AppendDone done,
+                       bool check_duplicates) {
   // Encode on the caller's thread: it spreads the work over the
   // publishers and keeps the writer's per-event cost low.
   AppendOp op;
@@ -543,6 +548,7 @@ void LmdbStore::Append(std::vector<std::shared_ptr<Event>> events,
   size_t count = events.size();
   op.events = std::move(events);
   op.done = std::move(done);
+  op.check_duplicates = check_duplicates;
   Enqueue(Op{durability, std::move(op)}, count);
 }
 
@@ -663,6 +669,9 @@ void LmdbStore::ProcessGroup(std::vector<Op>& group) {
   }
 
   if (status.ok()) {
+    // Published before any done runs: a caller that saw its append done
+    // finds it below Stats().next_position.
+    next_position_seen_.store(next_position_, std::memory_order_relaxed);
     // A flush-only group commits nothing, so LMDB does not flush for it.
     if (sync && unsynced_) SyncNow();
     if (!sync && batch && unsynced_since_ == 0) {
@@ -736,7 +745,8 @@ int LmdbStore::ApplyGroup(MDB_txn* txn, std::vector<Op>& group, Undo* undo) {
 int LmdbStore::ApplyAppend(MDB_txn* txn, MDB_cursor* log, MDB_cursor* seq,
                            AppendOp& op, int64_t now, Undo* undo) {
   op.outcomes.assign(op.events.size(), AppendOutcome{});
-  bool dedup = options_.dedup_window.count() > 0;
+  // Hash 0 in a record's header means "not subject to dedup".
+  bool dedup = options_.dedup_window.count() > 0 && op.check_duplicates;
   TopicState* topic = nullptr;
   uint32_t begin = 0;
   for (size_t i = 0; i < op.events.size(); ++i) {
@@ -747,7 +757,7 @@ int LmdbStore::ApplyAppend(MDB_txn* txn, MDB_cursor* log, MDB_cursor* seq,
     outcome.status = CheckAppendable(event);
     if (!outcome.status.ok()) continue;
 
-    uint64_t hash = DedupHash(event.source, event.id);
+    uint64_t hash = dedup ? DedupHash(event.source, event.id) : 0;
     if (dedup) {
       int rc = FindDuplicate(txn, event, hash, now, &outcome);
       if (rc != 0) return rc;

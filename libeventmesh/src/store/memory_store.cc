@@ -52,8 +52,9 @@ class MemoryStore final : public Store {
   explicit MemoryStore(const StoreOptions& options)
       : options_(options), last_retention_nanos_(MonotonicNanos()) {}
 
+  using Store::Append;
   void Append(std::vector<std::shared_ptr<Event>> events, Durability durability,
-              AppendDone done) override;
+              AppendDone done, bool check_duplicates) override;
   void PutState(std::string key, std::string value, Durability durability,
                 StateDone done) override;
   Result<std::string> GetState(std::string_view key) override;
@@ -75,7 +76,7 @@ class MemoryStore final : public Store {
 
  private:
   AppendOutcome AppendOneLocked(const std::shared_ptr<Event>& event,
-                                int64_t now);
+                                int64_t now, bool check_duplicates);
   bool FindDuplicateLocked(const Event& event, int64_t now,
                            AppendOutcome* outcome);
   TopicLog& TopicFor(const std::string& topic);
@@ -115,7 +116,8 @@ Status MemoryStore::CheckOpenLocked() const {
 }
 
 void MemoryStore::Append(std::vector<std::shared_ptr<Event>> events,
-                         Durability /*durability*/, AppendDone done) {
+                         Durability /*durability*/, AppendDone done,
+                         bool check_duplicates) {
   std::lock_guard<std::recursive_mutex> order(order_mu_);
   std::vector<AppendOutcome> outcomes(events.size());
   {
@@ -123,8 +125,9 @@ void MemoryStore::Append(std::vector<std::shared_ptr<Event>> events,
     Status open = CheckOpenLocked();
     int64_t now = std::max(WallNanos(), last_stored_at_);
     for (size_t i = 0; i < events.size(); ++i) {
-      outcomes[i] = open.ok() ? AppendOneLocked(events[i], now)
-                              : AppendOutcome{open, 0, 0, false};
+      outcomes[i] = open.ok()
+                        ? AppendOneLocked(events[i], now, check_duplicates)
+                        : AppendOutcome{open, 0, 0, false};
     }
     if (open.ok()) {
       last_stored_at_ = now;
@@ -135,11 +138,13 @@ void MemoryStore::Append(std::vector<std::shared_ptr<Event>> events,
 }
 
 AppendOutcome MemoryStore::AppendOneLocked(const std::shared_ptr<Event>& event,
-                                           int64_t now) {
+                                           int64_t now, bool check_duplicates) {
   AppendOutcome outcome;
   outcome.status = CheckAppendable(*event);
   if (!outcome.status.ok()) return outcome;
-  if (FindDuplicateLocked(*event, now, &outcome)) return outcome;
+  if (check_duplicates && FindDuplicateLocked(*event, now, &outcome)) {
+    return outcome;
+  }
 
   TopicLog& topic = TopicFor(event->topic);
   event->sequence = ++topic.last_sequence;
@@ -152,7 +157,7 @@ AppendOutcome MemoryStore::AppendOneLocked(const std::shared_ptr<Event>& event,
   log_.push_back(std::move(record));
   ++appended_;
 
-  if (options_.dedup_window.count() > 0) {
+  if (check_duplicates && options_.dedup_window.count() > 0) {
     std::string key = DedupKey(event->source, event->id);
     dedup_order_.emplace_back(now, key);
     dedup_[std::move(key)] = {event->topic, event->sequence,

@@ -153,7 +153,13 @@ bool ParseRfc3339(std::string_view text, int64_t* unix_nanos) {
 
   int64_t secs = DaysFromCivil(year, month, day) * 86400 + hour * 3600 +
                  minute * 60 + second - offset_secs;
-  // Years outside about 1678 to 2261 do not fit in int64 nanoseconds.
+  // Years outside about 1678 to 2261 do not fit in int64 nanoseconds. A
+  // negative second with a fraction is taken as one second less negative,
+  // so that the earliest representable times do not overflow on the way.
+  if (secs < 0 && nanos > 0) {
+    ++secs;
+    nanos -= kNanosPerSecond;
+  }
   int64_t result;
   if (__builtin_mul_overflow(secs, kNanosPerSecond, &result) ||
       __builtin_add_overflow(result, nanos, &result)) {

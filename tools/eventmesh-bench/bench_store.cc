@@ -1,0 +1,372 @@
+// Durable store workloads (docs/benchmarks.md, "Durable store").
+//
+// StoreAppendSync: publisher threads each keep many single-event appends in
+// flight on an LMDB store at Durability::kSync; events/s acknowledged.
+// Its peer, RawLmdbAppend, writes records of the same size straight into
+// LMDB in commits of 10,000 with one fdatasync per commit: the disk's
+// ceiling for this record size. Each StoreAppendSync run measures the peer
+// once per record size and reports its own rate as a fraction of it.
+//
+// StoreReplay: reads 10 million stored events from the earliest position
+// with Store::Read; its peer RawLmdbScan walks the same log database with
+// a bare LMDB cursor.
+
+#include <benchmark/benchmark.h>
+#include <lmdb.h>
+#include <stdlib.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "eventmesh/store.h"
+
+namespace eventmesh {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A fresh directory under $TMPDIR, removed with its contents afterwards.
+class BenchDir {
+ public:
+  BenchDir() {
+    std::string templ =
+        (std::filesystem::temp_directory_path() / "em-bench-store-XXXXXX")
+            .string();
+    if (mkdtemp(templ.data()) == nullptr) std::abort();
+    path_ = templ;
+  }
+  ~BenchDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// An event whose binary encoding is about `size` bytes.
+std::shared_ptr<Event> MakeEvent(const std::string& topic, uint64_t id,
+                                 size_t size) {
+  auto event = std::make_shared<Event>();
+  event->id = std::to_string(id);
+  event->source = "/bench";
+  event->type = "bench.event";
+  event->topic = topic;
+  size_t overhead = EncodeBinary(*event).size();
+  event->data.assign(size > overhead ? size - overhead : 1, 'x');
+  return event;
+}
+
+// --- The raw LMDB peer ----------------------------------------------------
+
+// Records/s of plain LMDB appends of `size`-byte values, 10,000 per commit,
+// one fdatasync per commit.
+double RawLmdbAppendRate(size_t size, size_t records) {
+  BenchDir dir;
+  MDB_env* env;
+  mdb_env_create(&env);
+  mdb_env_set_mapsize(env, 8ull << 30);
+  if (mdb_env_open(env, dir.path().c_str(), MDB_NOSYNC, 0644) != 0) {
+    std::abort();
+  }
+  MDB_dbi dbi;
+  MDB_txn* txn;
+  mdb_txn_begin(env, nullptr, 0, &txn);
+  mdb_dbi_open(txn, nullptr, 0, &dbi);
+  mdb_txn_commit(txn);
+  std::string value(size, 'x');
+  constexpr size_t kPerCommit = 10000;
+  auto start = Clock::now();
+  uint64_t key_counter = 0;
+  for (size_t done = 0; done < records; done += kPerCommit) {
+    mdb_txn_begin(env, nullptr, 0, &txn);
+    for (size_t i = 0; i < kPerCommit; ++i) {
+      char key_bytes[8];
+      uint64_t k = ++key_counter;
+      for (int b = 7; b >= 0; --b, k >>= 8) key_bytes[b] = char(k & 0xff);
+      MDB_val key{8, key_bytes};
+      MDB_val val{value.size(), value.data()};
+      if (mdb_put(txn, dbi, &key, &val, MDB_APPEND) != 0) std::abort();
+    }
+    mdb_txn_commit(txn);
+    mdb_env_sync(env, 1);
+  }
+  double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  mdb_env_close(env);
+  return static_cast<double>(records) / seconds;
+}
+
+double CachedRawRate(size_t size) {
+  static std::mutex mu;
+  static std::map<size_t, double> rates;
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = rates.find(size);
+  if (it != rates.end()) return it->second;
+  double rate = RawLmdbAppendRate(size, size <= 128 ? 1000000 : 300000);
+  rates[size] = rate;
+  return rate;
+}
+
+void BM_RawLmdbAppend(benchmark::State& state) {
+  size_t size = static_cast<size_t>(state.range(0));
+  size_t records = size <= 128 ? 1000000 : 300000;
+  for (auto _ : state) {
+    double rate = RawLmdbAppendRate(size, records);
+    state.counters["records_per_s"] = rate;
+  }
+}
+BENCHMARK(BM_RawLmdbAppend)
+    ->Arg(100)
+    ->Arg(1024)
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+// --- Store appends at sync -------------------------------------------------
+
+// One publisher: keeps up to kWindow appends in flight, blocking when the
+// window is full until half of it has been acknowledged.
+class Publisher {
+ public:
+  static constexpr int kWindow = 4096;
+
+  void Run(Store& store, const std::string& topic, uint64_t first_id,
+           size_t count, size_t size) {
+    for (size_t i = 0; i < count; ++i) {
+      if (in_flight_.fetch_add(1, std::memory_order_relaxed) + 1 >= kWindow) {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] {
+          return in_flight_.load(std::memory_order_acquire) <= kWindow / 2;
+        });
+      }
+      store.Append(
+          {MakeEventFast(topic, first_id + i, size)}, Durability::kSync,
+          [this](std::vector<AppendOutcome>& outcomes) {
+            if (!outcomes[0].status.ok()) failed_ = true;
+            acked_.fetch_add(1, std::memory_order_relaxed);
+            if (in_flight_.fetch_sub(1, std::memory_order_acq_rel) - 1 ==
+                kWindow / 2) {
+              std::lock_guard<std::mutex> lock(mu_);
+              cv_.notify_one();
+            }
+          });
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    // The last acknowledgements do not signal; poll them out briefly.
+    while (in_flight_.load(std::memory_order_acquire) > 0) {
+      lock.unlock();
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+      lock.lock();
+    }
+  }
+
+  bool failed() const { return failed_; }
+
+ private:
+  // Like MakeEvent, with the payload size computed once per publisher.
+  std::shared_ptr<Event> MakeEventFast(const std::string& topic, uint64_t id,
+                                       size_t size) {
+    auto event = std::make_shared<Event>();
+    event->id = std::to_string(id);
+    event->source = "/bench";
+    event->type = "bench.event";
+    event->topic = topic;
+    if (payload_.empty()) {
+      size_t overhead = EncodeBinary(*event).size();
+      payload_.assign(size > overhead ? size - overhead : 1, 'x');
+    }
+    event->data = payload_;
+    return event;
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::atomic<int> in_flight_{0};
+  std::atomic<uint64_t> acked_{0};
+  std::atomic<bool> failed_{false};
+  std::string payload_;
+};
+
+void BM_StoreAppendSync(benchmark::State& state) {
+  size_t size = static_cast<size_t>(state.range(0));
+  int publishers = static_cast<int>(state.range(1));
+  size_t total = size <= 128 ? 2000000 : 600000;
+  if (const char* n = getenv("EVENTMESH_BENCH_STORE_EVENTS")) {
+    total = std::strtoull(n, nullptr, 10);
+  }
+  double raw = CachedRawRate(size);
+  for (auto _ : state) {
+    BenchDir dir;
+    StoreOptions options;
+    options.initial_map_bytes = 1ull << 30;
+    auto store = OpenLmdbStore(dir.path(), options);
+    if (!store.ok()) {
+      state.SkipWithError(store.status().ToString().c_str());
+      return;
+    }
+    std::vector<Publisher> pubs(publishers);
+    auto start = Clock::now();
+    std::vector<std::thread> threads;
+    for (int p = 0; p < publishers; ++p) {
+      threads.emplace_back([&, p] {
+        pubs[p].Run(**store, "bench.store." + std::to_string(p),
+                    uint64_t(p) << 40, total / publishers, size);
+      });
+    }
+    for (auto& t : threads) t.join();
+    double seconds =
+        std::chrono::duration<double>(Clock::now() - start).count();
+    StoreStats stats = (*store)->Stats();
+    for (auto& p : pubs) {
+      if (p.failed()) state.SkipWithError("an append failed");
+    }
+    double rate = static_cast<double>(stats.appended) / seconds;
+    state.counters["events_per_s"] = rate;
+    state.counters["raw_lmdb_per_s"] = raw;
+    state.counters["vs_raw_lmdb"] = rate / raw;
+    state.counters["events_per_commit"] = static_cast<double>(stats.appended) /
+                                          std::max<uint64_t>(1, stats.commits);
+    (*store)->Close().IgnoreError();
+  }
+}
+BENCHMARK(BM_StoreAppendSync)
+    ->Args({100, 1})
+    ->Args({100, 16})
+    ->Args({1024, 1})
+    ->Args({1024, 16})
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+// --- Replay ------------------------------------------------------------------
+
+// Fills `dir` with `count` events of about 100 bytes, quickly: dedup off,
+// no flushes, 10,000 events per append.
+void FillForReplay(const std::string& dir, size_t count) {
+  StoreOptions options;
+  options.durability = Durability::kNone;
+  options.dedup_window = std::chrono::milliseconds(0);
+  options.initial_map_bytes = 4ull << 30;
+  auto store = OpenLmdbStore(dir, options);
+  if (!store.ok()) std::abort();
+  constexpr size_t kBatch = 10000;
+  std::atomic<size_t> in_flight{0};
+  auto prototype = MakeEvent("bench.replay", 0, 100);
+  for (size_t done = 0; done < count; done += kBatch) {
+    std::vector<std::shared_ptr<Event>> events;
+    events.reserve(kBatch);
+    for (size_t i = 0; i < kBatch; ++i) {
+      auto event = std::make_shared<Event>(*prototype);
+      event->id = std::to_string(done + i);
+      events.push_back(std::move(event));
+    }
+    while (in_flight.load() >= 8) {
+      std::this_thread::sleep_for(std::chrono::microseconds(500));
+    }
+    in_flight.fetch_add(1);
+    (*store)->Append(std::move(events), Durability::kNone,
+                     [&](std::vector<AppendOutcome>&) { in_flight--; });
+  }
+  (*store)->Close().IgnoreError();  // finishes every queued append
+}
+
+struct ReplayFixture {
+  BenchDir dir;
+  size_t count = 0;
+};
+
+ReplayFixture& Replay() {
+  static ReplayFixture* fixture = [] {
+    auto* f = new ReplayFixture;
+    f->count = 10000000;
+    if (const char* n = getenv("EVENTMESH_BENCH_REPLAY_EVENTS")) {
+      f->count = std::strtoull(n, nullptr, 10);
+    }
+    FillForReplay(f->dir.path(), f->count);
+    return f;
+  }();
+  return *fixture;
+}
+
+void BM_StoreReplay(benchmark::State& state) {
+  ReplayFixture& fixture = Replay();
+  auto store = OpenLmdbStore(fixture.dir.path(), StoreOptions());
+  if (!store.ok()) {
+    state.SkipWithError(store.status().ToString().c_str());
+    return;
+  }
+  size_t delivered = 0;
+  for (auto _ : state) {
+    uint64_t next = 0;
+    std::vector<LogRecord> records;
+    records.reserve(10000);
+    for (;;) {
+      records.clear();
+      Status s = (*store)->Read(next, ">", 10000, 10000, &records, &next);
+      if (!s.ok()) {
+        state.SkipWithError(s.ToString().c_str());
+        return;
+      }
+      if (records.empty()) break;
+      delivered += records.size();
+      benchmark::DoNotOptimize(records.back().event->data.size());
+    }
+  }
+  state.counters["events_per_s"] =
+      benchmark::Counter(double(delivered), benchmark::Counter::kIsRate);
+  (*store)->Close().IgnoreError();
+}
+BENCHMARK(BM_StoreReplay)
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+// The peer: a bare cursor over the same log, touching each value.
+void BM_RawLmdbScan(benchmark::State& state) {
+  ReplayFixture& fixture = Replay();
+  MDB_env* env;
+  mdb_env_create(&env);
+  mdb_env_set_maxdbs(env, 8);
+  if (mdb_env_open(env, fixture.dir.path().c_str(), MDB_RDONLY, 0644) != 0) {
+    state.SkipWithError("cannot open the replay store");
+    return;
+  }
+  size_t scanned = 0;
+  for (auto _ : state) {
+    MDB_txn* txn;
+    mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn);
+    MDB_dbi dbi;
+    mdb_dbi_open(txn, "log", 0, &dbi);
+    MDB_cursor* cursor;
+    mdb_cursor_open(txn, dbi, &cursor);
+    MDB_val key, value;
+    uint64_t sum = 0;
+    for (int rc = mdb_cursor_get(cursor, &key, &value, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cursor, &key, &value, MDB_NEXT)) {
+      sum +=
+          static_cast<const unsigned char*>(value.mv_data)[value.mv_size - 1];
+      ++scanned;
+    }
+    benchmark::DoNotOptimize(sum);
+    mdb_cursor_close(cursor);
+    mdb_txn_abort(txn);
+  }
+  state.counters["events_per_s"] =
+      benchmark::Counter(double(scanned), benchmark::Counter::kIsRate);
+  mdb_env_close(env);
+}
+BENCHMARK(BM_RawLmdbScan)
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+}  // namespace
+}  // namespace eventmesh
