@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Configures and builds EventMesh into build/<type>. Usage:
-#   tools/build.sh [release|debug|asan|tsan] [extra cmake args...]
+#   tools/build.sh [release|debug|asan|tsan] [cmake args...] [--target T]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,5 +25,18 @@ if command -v ccache >/dev/null; then
 fi
 [ "${CI:-}" = "true" ] && args+=(-DEVENTMESH_WERROR=ON)
 
-cmake -S . -B "build/$kind" "${args[@]}" "$@" >/dev/null
-cmake --build "build/$kind" -j "$(nproc)"
+# Arguments after the kind go to CMake, except "--target NAME", which
+# builds only that target.
+targets=()
+cmake_args=()
+while [ $# -gt 0 ]; do
+  if [ "$1" = "--target" ] && [ $# -gt 1 ]; then
+    targets+=(--target "$2")
+    shift 2
+  else
+    cmake_args+=("$1")
+    shift
+  fi
+done
+cmake -S . -B "build/$kind" "${args[@]}" "${cmake_args[@]}" >/dev/null
+cmake --build "build/$kind" -j "$(nproc)" "${targets[@]}"
