@@ -13,6 +13,13 @@
 // Thread-safety: every method may be called from any thread. Writes are
 // ordered by one writer; reads never block the writer.
 //
+// Callbacks: the done callbacks of Append and PutState run one at a time,
+// in log order. The LMDB engine runs them on its writer thread; the memory
+// engine runs them on the calling thread before Append returns, holding
+// its ordering lock (a done that appends again runs that append's done
+// inside its own). A done must not call Flush, DeleteTopic or Close, and
+// must not wait for another append.
+//
 // Caveats of the LMDB engine (they follow from LMDB itself):
 // - One process at a time: the directory is locked while open, and a second
 //   process opening it gets kFailedPrecondition.
@@ -26,6 +33,18 @@
 //   can grow while it runs.
 // - With Durability::kNone an operating-system crash (not a process crash)
 //   can lose acknowledged events; with kBatch, those of the last window.
+//   Those commits skip LMDB's flush ordering, so such a crash can also
+//   damage the file (LMDB's MDB_NOSYNC caveat); kSync commits use LMDB's
+//   synchronous commit and are safe.
+// - The dedup index is kept in memory (about 60 bytes per event stored
+//   within StoreOptions::dedup_window) and rebuilt at open by reading the
+//   log's last window; a long window at a high rate costs memory and
+//   opening time. Set dedup_window to zero to turn it off.
+// - Retention and DeleteTopic remove records in small transactions between
+//   append groups, so a topic can briefly hold more than its rule allows.
+//   DeleteTopic returns when the records are gone; a topic deleted
+//   completely starts again from sequence 1.
+// - Appends block when about 256k events wait for the writer.
 
 #ifndef EVENTMESH_STORE_H_
 #define EVENTMESH_STORE_H_
@@ -82,10 +101,10 @@ struct StoreOptions {
 
 // What happened to one appended event.
 struct AppendOutcome {
-  Status status;            // OK, or why it was not stored
-  uint64_t sequence = 0;    // the topic sequence (the first one if duplicate)
-  uint64_t position = 0;    // the log position (of the first if duplicate)
-  bool duplicate = false;   // true when dedup found it already stored
+  Status status;           // OK, or why it was not stored
+  uint64_t sequence = 0;   // the topic sequence (the first one if duplicate)
+  uint64_t position = 0;   // the log position (of the first if duplicate)
+  bool duplicate = false;  // true when dedup found it already stored
 };
 
 // One record read back from the log.
@@ -103,12 +122,12 @@ struct TopicInfo {
 };
 
 struct StoreStats {
-  uint64_t appended = 0;      // events stored since open
-  uint64_t duplicates = 0;    // appends answered by dedup
-  uint64_t commits = 0;       // write transactions committed since open
-  uint64_t syncs = 0;         // flushes to disk since open
-  uint64_t bytes_used = 0;    // of the map or memory
-  uint64_t map_bytes = 0;     // current map size (0 for memory)
+  uint64_t appended = 0;    // events stored since open
+  uint64_t duplicates = 0;  // appends answered by dedup
+  uint64_t commits = 0;     // write transactions committed since open
+  uint64_t syncs = 0;       // flushes to disk since open
+  uint64_t bytes_used = 0;  // of the map or memory
+  uint64_t map_bytes = 0;   // current map size (0 for memory)
   uint64_t first_position = 0;
   uint64_t next_position = 0;  // the position the next event will get
 };
@@ -138,8 +157,8 @@ class Store {
                       Durability durability, AppendDone done,
                       bool check_duplicates) = 0;
   // Append() with duplicates checked.
-  void Append(std::vector<std::shared_ptr<Event>> events,
-              Durability durability, AppendDone done) {
+  void Append(std::vector<std::shared_ptr<Event>> events, Durability durability,
+              AppendDone done) {
     Append(std::move(events), durability, std::move(done), true);
   }
 
@@ -161,14 +180,13 @@ class Store {
   // Sets `*next_position` to the position to continue from.
   virtual Status Read(uint64_t from_position, std::string_view pattern,
                       size_t max_records, size_t max_scan,
-                      std::vector<LogRecord>* out,
-                      uint64_t* next_position) = 0;
+                      std::vector<LogRecord>* out, uint64_t* next_position) = 0;
 
   // Appends to `*out` up to `max_records` records of `topic` with
-  // sequence >= `from_sequence`, in sequence order.
+  // sequence >= `from_sequence`, in sequence order. A topic with no
+  // records is not an error: nothing is appended.
   virtual Status ReadTopic(std::string_view topic, uint64_t from_sequence,
-                           size_t max_records,
-                           std::vector<LogRecord>* out) = 0;
+                           size_t max_records, std::vector<LogRecord>* out) = 0;
 
   // The position of `topic`'s record with `sequence`, or of the first one
   // after it; kNotFound when there is none.
@@ -182,7 +200,9 @@ class Store {
   // Topics with their sequence range, count and bytes, sorted by name.
   virtual Result<std::vector<TopicInfo>> Topics() = 0;
 
-  // Removes every record of `topic`; kNotFound when it has none.
+  // Removes every record of `topic` and forgets the topic, so its next
+  // event gets sequence 1 again; kNotFound when it has none. Blocks until
+  // done; do not call it from a done callback.
   virtual Status DeleteTopic(std::string_view topic) = 0;
 
   // Blocks until everything accepted so far is flushed to disk.

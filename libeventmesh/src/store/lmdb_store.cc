@@ -38,6 +38,7 @@
 #include "eventmesh/clock.h"
 #include "eventmesh/store.h"
 #include "eventmesh/topic.h"
+#include "store/dedup_table.h"
 #include "store/lmdb_util.h"
 #include "store/log_format.h"
 #include "store/store_common.h"
@@ -62,10 +63,16 @@ constexpr size_t kMaxQueuedEvents = size_t{1} << 18;
 // Records removed per retention or DeleteTopic transaction.
 constexpr size_t kTrimChunk = 2000;
 
+// The store whose writer thread this is, if any.
+thread_local const Store* tls_writer_of = nullptr;
+
 struct AppendOp {
   std::vector<std::shared_ptr<Event>> events;
-  std::string encoded;         // every event's binary encoding, back to back
-  std::vector<uint32_t> ends;  // where each event's encoding ends
+  // Every event's log record (log_format.h), back to back, built by the
+  // publisher with the stored time and sequence left for the writer. An
+  // event that failed CheckAppendable has an empty record.
+  std::string records;
+  std::vector<uint32_t> ends;  // where each event's record ends
   std::vector<AppendOutcome> outcomes;
   Store::AppendDone done;
   bool check_duplicates = true;
@@ -97,13 +104,6 @@ struct TopicState {
   bool trim_queued = false;
 };
 
-struct DedupEntry {
-  uint64_t position = 0;
-  uint64_t sequence = 0;
-  int64_t stored_at = 0;
-  uint32_t topic_id = 0;
-};
-
 // A removal of a topic's oldest records: by its retention rule, or (for
 // DeleteTopic) every record up to `through_sequence`.
 struct TrimJob {
@@ -120,7 +120,6 @@ struct Undo {
   int64_t last_stored_at = 0;
   uint32_t next_topic_id = 0;
   std::vector<std::pair<std::string, std::optional<TopicState>>> topics;
-  std::vector<std::pair<uint64_t, std::optional<DedupEntry>>> dedup;
   size_t dedup_order_size = 0;
 };
 
@@ -166,15 +165,17 @@ class LmdbStore final : public Store {
   Status RebuildDedup(MDB_txn* txn);
 
   // --- the writer thread ---
+  bool OnWriterThread() const { return tls_writer_of == this; }
   void Enqueue(Op op, size_t events);
   void FailInline(Op& op, const Status& status);
   void WriterLoop();
   void ProcessGroup(std::vector<Op>& group);
+  void RetireGroup(std::vector<Op>& group);
   int ApplyGroup(MDB_txn* txn, std::vector<Op>& group, Undo* undo);
   int ApplyAppend(MDB_txn* txn, MDB_cursor* log, MDB_cursor* seq, AppendOp& op,
                   int64_t now, Undo* undo);
   int FindDuplicate(MDB_txn* txn, const Event& event, uint64_t hash,
-                    int64_t now, AppendOutcome* outcome);
+                    AppendOutcome* outcome);
   int ApplyState(MDB_txn* txn, StateOp& op);
   int WriteTouchedTopics(MDB_txn* txn);
   int WriteCounters(MDB_txn* txn);
@@ -190,6 +191,10 @@ class LmdbStore final : public Store {
   void ScheduleRetention(int64_t now_mono);
   void ScheduleTrimIfOver(TopicState& topic);
   void RunTrimChunk();
+  int ApplyTrims(MDB_txn* txn, size_t budget, size_t* finished_jobs,
+                 std::vector<std::string>* emptied, Undo* undo);
+  void CompleteTrims(size_t finished_jobs,
+                     const std::vector<std::string>& emptied);
   int TrimTopic(MDB_txn* txn, TopicState& topic, const TrimJob& job,
                 int64_t now, size_t* budget, bool* finished, Undo* undo);
   void FailTrims(const Status& status);
@@ -218,11 +223,11 @@ class LmdbStore final : public Store {
   std::condition_variable writer_cv_;
   std::condition_variable space_cv_;
   std::vector<Op> queue_;
+  std::vector<Op> retired_;  // a finished group for a publisher to free
   size_t queued_events_ = 0;
   bool writer_idle_ = false;
   bool closed_ = false;  // no more operations accepted
   std::thread writer_;
-  std::thread::id writer_id_;
 
   // Owned by the writer thread (and by Open before it starts).
   std::unordered_map<std::string, TopicState> topics_;
@@ -232,8 +237,7 @@ class LmdbStore final : public Store {
   uint64_t map_size_ = 0;
   uint64_t txn_epoch_ = 0;
   std::vector<TopicState*> touched_;
-  std::unordered_map<uint64_t, DedupEntry> dedup_;
-  std::deque<std::pair<int64_t, uint64_t>> dedup_order_;  // oldest first
+  DedupTable dedup_;
   std::deque<TrimJob> trims_;
   int64_t unsynced_since_ = 0;  // monotonic time of the oldest unflushed
                                 // kBatch commit, 0 when none
@@ -317,7 +321,6 @@ Status LmdbStore::Open() {
       MonotonicNanos() +
       std::chrono::nanoseconds(options_.retention_interval).count();
   writer_ = std::thread([this] { WriterLoop(); });
-  writer_id_ = writer_.get_id();
   return Status();
 }
 
@@ -521,9 +524,8 @@ Status LmdbStore::RebuildDedup(MDB_txn* txn) {
     auto topic = topics_.find(std::string(view.topic));
     uint32_t topic_id = topic == topics_.end() ? 0 : topic->second.meta.id;
     uint64_t position = GetBigEndian64(static_cast<char*>(key.mv_data));
-    dedup_[view.dedup_hash] = {position, view.sequence, view.stored_at,
-                               topic_id};
-    dedup_order_.emplace_back(view.stored_at, view.dedup_hash);
+    dedup_.Insert({view.dedup_hash, position, view.sequence, topic_id},
+                  view.stored_at);
   }
   return Status();
 }
@@ -534,17 +536,28 @@ Status LmdbStore::RebuildDedup(MDB_txn* txn) {
 void LmdbStore::Append(std::vector<std::shared_ptr<Event>> events,
                        Durability durability, AppendDone done,
                        bool check_duplicates) {
-  // Encode on the caller's thread: it spreads the work over the
-  // publishers and keeps the writer's per-event cost low.
+  // Build the log records on the caller's thread: it spreads the encoding
+  // and hashing over the publishers and leaves the writer a copy and two
+  // stores per event. A dedup hash of 0 marks a record the caller vouched
+  // for: it is neither checked nor remembered.
   AppendOp op;
   op.ends.reserve(events.size());
   size_t estimate = 0;
-  for (const auto& event : events) estimate += event->data.size() + 128;
-  op.encoded.reserve(estimate);
+  for (const auto& event : events) estimate += event->data.size() + 160;
+  op.records.reserve(estimate);
   for (const auto& event : events) {
-    AppendBinary(*event, &op.encoded);
-    op.ends.push_back(static_cast<uint32_t>(op.encoded.size()));
+    if (CheckAppendable(*event).ok()) {
+      size_t start = op.records.size();
+      size_t header = LogHeaderSize(event->topic.size());
+      op.records.resize(start + header);
+      AppendBinary(*event, &op.records);
+      uint64_t hash =
+          check_duplicates ? DedupHash(event->source, event->id) : 0;
+      WriteLogHeader(event->topic, 0, 0, hash, op.records.data() + start);
+    }
+    op.ends.push_back(static_cast<uint32_t>(op.records.size()));
   }
+  op.outcomes.resize(events.size());
   size_t count = events.size();
   op.events = std::move(events);
   op.done = std::move(done);
@@ -562,7 +575,7 @@ void LmdbStore::Enqueue(Op op, size_t events) {
   std::unique_lock<std::mutex> lock(queue_mu_);
   // Back-pressure, except for the writer itself (a done callback that
   // appends) which would otherwise wait for itself.
-  if (std::this_thread::get_id() != writer_id_) {
+  if (!OnWriterThread()) {
     space_cv_.wait(
         lock, [&] { return closed_ || queued_events_ < kMaxQueuedEvents; });
   }
@@ -577,6 +590,10 @@ void LmdbStore::Enqueue(Op op, size_t events) {
     writer_idle_ = false;
     writer_cv_.notify_one();
   }
+  // Free a finished group's events and records here, off the writer.
+  std::vector<Op> finished;
+  if (!OnWriterThread()) finished.swap(retired_);
+  lock.unlock();
 }
 
 // Completes an operation that never reached the writer.
@@ -596,6 +613,7 @@ void LmdbStore::FailInline(Op& op, const Status& status) {
 // The writer thread
 
 void LmdbStore::WriterLoop() {
+  tls_writer_of = this;
   std::vector<Op> group;
   for (;;) {
     {
@@ -610,6 +628,7 @@ void LmdbStore::WriterLoop() {
                   std::chrono::nanoseconds(options_.batch_window).count());
         }
         if (deadline <= now) break;
+        retired_.clear();  // nobody came to take it
         writer_idle_ = true;
         writer_cv_.wait_for(lock, std::chrono::nanoseconds(deadline - now));
         writer_idle_ = false;
@@ -621,7 +640,7 @@ void LmdbStore::WriterLoop() {
       if (closed_ && group.empty()) break;
     }
     if (!group.empty()) ProcessGroup(group);
-    group.clear();
+    RetireGroup(group);
 
     int64_t now = MonotonicNanos();
     if (unsynced_since_ != 0 &&
@@ -637,6 +656,17 @@ void LmdbStore::WriterLoop() {
     if (job.promise) job.promise->set_value(Closed("the store was closed"));
   }
   trims_.clear();
+}
+
+// Hands the finished group to the next publisher to free: releasing a
+// group's events costs the writer several frees per event, and the
+// publishers run on other cores. The done callbacks were already released.
+void LmdbStore::RetireGroup(std::vector<Op>& group) {
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    if (retired_.empty()) retired_.swap(group);
+  }
+  group.clear();
 }
 
 void LmdbStore::ProcessGroup(std::vector<Op>& group) {
@@ -669,9 +699,6 @@ void LmdbStore::ProcessGroup(std::vector<Op>& group) {
   }
 
   if (status.ok()) {
-    // Published before any done runs: a caller that saw its append done
-    // finds it below Stats().next_position.
-    next_position_seen_.store(next_position_, std::memory_order_relaxed);
     // A flush-only group commits nothing, so LMDB does not flush for it.
     if (sync && unsynced_) SyncNow();
     if (!sync && batch && unsynced_since_ == 0) {
@@ -718,7 +745,7 @@ int LmdbStore::ApplyGroup(MDB_txn* txn, std::vector<Op>& group, Undo* undo) {
   undo->next_position = next_position_;
   undo->last_stored_at = last_stored_at_;
   undo->next_topic_id = next_topic_id_;
-  undo->dedup_order_size = dedup_order_.size();
+  undo->dedup_order_size = dedup_.order_size();
 
   int64_t now = std::max(WallNanos(), last_stored_at_);
   last_stored_at_ = now;
@@ -744,22 +771,23 @@ int LmdbStore::ApplyGroup(MDB_txn* txn, std::vector<Op>& group, Undo* undo) {
 
 int LmdbStore::ApplyAppend(MDB_txn* txn, MDB_cursor* log, MDB_cursor* seq,
                            AppendOp& op, int64_t now, Undo* undo) {
-  op.outcomes.assign(op.events.size(), AppendOutcome{});
-  // Hash 0 in a record's header means "not subject to dedup".
   bool dedup = options_.dedup_window.count() > 0 && op.check_duplicates;
   TopicState* topic = nullptr;
   uint32_t begin = 0;
   for (size_t i = 0; i < op.events.size(); ++i) {
     Event& event = *op.events[i];
     AppendOutcome& outcome = op.outcomes[i];
-    std::string_view encoding(op.encoded.data() + begin, op.ends[i] - begin);
+    std::string_view record(op.records.data() + begin, op.ends[i] - begin);
     begin = op.ends[i];
-    outcome.status = CheckAppendable(event);
-    if (!outcome.status.ok()) continue;
-
-    uint64_t hash = dedup ? DedupHash(event.source, event.id) : 0;
+    outcome = AppendOutcome{};
+    if (record.empty()) {
+      outcome.status = CheckAppendable(event);
+      continue;
+    }
+    size_t header = LogHeaderSize(event.topic.size());
+    uint64_t hash = GetFixed<uint64_t>(record.data() + header - 8);
     if (dedup) {
-      int rc = FindDuplicate(txn, event, hash, now, &outcome);
+      int rc = FindDuplicate(txn, event, hash, &outcome);
       if (rc != 0) return rc;
       if (outcome.duplicate) continue;
     }
@@ -767,19 +795,19 @@ int LmdbStore::ApplyAppend(MDB_txn* txn, MDB_cursor* log, MDB_cursor* seq,
       topic = &TouchTopic(event.topic, undo);
     }
 
-    // The log record: header and encoding written straight into the page.
+    // The log record, copied straight into its page, then stamped.
     uint64_t sequence = topic->meta.last_sequence + 1;
     uint64_t position = next_position_;
     char key_bytes[8];
     PutBigEndian64(position, key_bytes);
-    size_t header = LogHeaderSize(event.topic.size());
     MDB_val key{8, key_bytes};
-    MDB_val value{header + encoding.size(), nullptr};
+    MDB_val value{record.size(), nullptr};
     int rc = mdb_cursor_put(log, &key, &value, MDB_APPEND | MDB_RESERVE);
     if (rc != 0) return rc;
     char* out = static_cast<char*>(value.mv_data);
-    WriteLogHeader(event.topic, now, sequence, hash, out);
-    std::memcpy(out + header, encoding.data(), encoding.size());
+    std::memcpy(out, record.data(), record.size());
+    PutFixed<int64_t>(now, out + header - 24);
+    PutFixed<uint64_t>(sequence, out + header - 16);
 
     // The sequence index. Keys of the newest topic sort last, so its
     // entries can be appended without a search.
@@ -797,18 +825,12 @@ int LmdbStore::ApplyAppend(MDB_txn* txn, MDB_cursor* log, MDB_cursor* seq,
     topic->meta.last_sequence = sequence;
     if (topic->meta.first_sequence == 0) topic->meta.first_sequence = sequence;
     ++topic->meta.count;
-    topic->meta.bytes += header + encoding.size();
+    topic->meta.bytes += record.size();
     event.sequence = sequence;
     event.stored_at_nanos = now;
     outcome.sequence = sequence;
     outcome.position = position;
-    if (dedup) {
-      auto [it, inserted] = dedup_.try_emplace(hash);
-      undo->dedup.emplace_back(
-          hash, inserted ? std::nullopt : std::optional(it->second));
-      it->second = {position, sequence, now, topic->meta.id};
-      dedup_order_.emplace_back(now, hash);
-    }
+    if (dedup) dedup_.Insert({hash, position, sequence, topic->meta.id}, now);
   }
   return 0;
 }
@@ -817,11 +839,10 @@ int LmdbStore::ApplyAppend(MDB_txn* txn, MDB_cursor* log, MDB_cursor* seq,
 // window. A hash match is confirmed against the stored record when it is
 // still there; one that retention removed counts as a match.
 int LmdbStore::FindDuplicate(MDB_txn* txn, const Event& event, uint64_t hash,
-                             int64_t now, AppendOutcome* outcome) {
-  auto it = dedup_.find(hash);
-  int64_t window = std::chrono::nanoseconds(options_.dedup_window).count();
-  if (it == dedup_.end() || it->second.stored_at < now - window) return 0;
-  const DedupEntry& entry = it->second;
+                             AppendOutcome* outcome) {
+  const DedupTable::Entry* found = dedup_.Find(hash);
+  if (found == nullptr) return 0;
+  DedupTable::Entry entry = *found;
   char key_bytes[8];
   PutBigEndian64(entry.position, key_bytes);
   MDB_val key{8, key_bytes}, value;
@@ -920,14 +941,7 @@ void LmdbStore::RollBack(Undo& undo) {
       topics_.erase(it->first);
     }
   }
-  for (auto it = undo.dedup.rbegin(); it != undo.dedup.rend(); ++it) {
-    if (it->second) {
-      dedup_[it->first] = *it->second;
-    } else {
-      dedup_.erase(it->first);
-    }
-  }
-  while (dedup_order_.size() > undo.dedup_order_size) dedup_order_.pop_back();
+  dedup_.RollBack(undo.dedup_order_size, undo.next_position);
   touched_.clear();
   ++txn_epoch_;  // saved copies are stale now
 }
@@ -948,8 +962,10 @@ void LmdbStore::FinishGroup(std::vector<Op>& group, const Status& status) {
         }
       }
       if (append->done) append->done(append->outcomes);
+      append->done = nullptr;  // its captures die on this thread
     } else if (auto* state = std::get_if<StateOp>(&op.body)) {
       if (state->done) state->done(status.ok() ? state->status : status);
+      state->done = nullptr;
     } else if (auto* control = std::get_if<ControlOp>(&op.body)) {
       if (control->kind == ControlOp::kFlush) {
         control->promise->set_value(status);
@@ -987,13 +1003,7 @@ bool LmdbStore::GrowMap() {
 }
 
 void LmdbStore::PruneDedup(int64_t now) {
-  int64_t horizon =
-      now - std::chrono::nanoseconds(options_.dedup_window).count();
-  while (!dedup_order_.empty() && dedup_order_.front().first < horizon) {
-    auto it = dedup_.find(dedup_order_.front().second);
-    if (it != dedup_.end() && it->second.stored_at < horizon) dedup_.erase(it);
-    dedup_order_.pop_front();
-  }
+  dedup_.Expire(now - std::chrono::nanoseconds(options_.dedup_window).count());
 }
 
 // ===========================================================================
@@ -1023,6 +1033,8 @@ void LmdbStore::ScheduleTrimIfOver(TopicState& topic) {
   trims_.push_back({topic.name, false, 0, nullptr});
 }
 
+// Runs one small transaction of pending removals; on a full map it grows
+// the map or retries with fewer removals.
 void LmdbStore::RunTrimChunk() {
   size_t chunk = kTrimChunk;
   for (;;) {
@@ -1033,70 +1045,82 @@ void LmdbStore::RunTrimChunk() {
       return;
     }
     Undo undo;
-    ++txn_epoch_;
-    touched_.clear();
-    size_t budget = chunk;
     size_t finished_jobs = 0;
-    int64_t now = WallNanos();
     std::vector<std::string> emptied;  // deleted topics to forget
-    for (; rc == 0 && budget > 0 && finished_jobs < trims_.size();) {
-      TrimJob& job = trims_[finished_jobs];
-      auto it = topics_.find(job.topic);
-      bool finished = true;
-      if (it != topics_.end()) {
-        rc = TrimTopic(txn, it->second, job, now, &budget, &finished, &undo);
-      }
-      if (!finished) break;
-      if (rc == 0 && it != topics_.end() && job.delete_topic &&
-          it->second.meta.count == 0 &&
-          it->second.meta.last_sequence == job.through_sequence) {
-        MDB_val key = ToVal(job.topic);
-        rc = mdb_del(txn, topics_db_, &key, nullptr);
-        if (rc == 0) emptied.push_back(job.topic);
-      }
-      ++finished_jobs;
-    }
-    // Emptied topics are gone from the database; do not write them back.
-    std::erase_if(touched_, [&](TopicState* t) {
-      return std::find(emptied.begin(), emptied.end(), t->name) !=
-             emptied.end();
-    });
-    if (rc == 0) rc = WriteTouchedTopics(txn);
+    rc = ApplyTrims(txn, chunk, &finished_jobs, &emptied, &undo);
     if (rc == 0) {
       rc = CommitTxn(txn, false);
     } else {
       mdb_txn_abort(txn);
     }
-    if (rc != 0) {
-      RollBack(undo);
-      if (rc == MDB_MAP_FULL && GrowMap()) continue;
-      // At the map's limit a smaller transaction may still fit.
-      if (rc == MDB_MAP_FULL && chunk > 1) {
-        chunk = std::max<size_t>(1, chunk / 8);
-        continue;
-      }
-      FailTrims(LmdbStatus(rc, "remove old records from '" + path_ + "'"));
+    if (rc == 0) {
+      CompleteTrims(finished_jobs, emptied);
       return;
     }
-
-    // Committed: drop emptied topics and complete finished jobs.
-    for (const std::string& name : emptied) {
-      auto it = topics_.find(name);
-      if (it == topics_.end()) continue;
-      ForgetDedupOfTopic(it->second.meta.id);
-      topics_.erase(it);
+    RollBack(undo);
+    if (rc == MDB_MAP_FULL && GrowMap()) continue;
+    // At the map's limit a smaller transaction may still fit.
+    if (rc == MDB_MAP_FULL && chunk > 1) {
+      chunk = std::max<size_t>(1, chunk / 8);
+      continue;
     }
-    touched_.clear();
-    for (size_t i = 0; i < finished_jobs; ++i) {
-      TrimJob& job = trims_.front();
-      auto it = topics_.find(job.topic);
-      if (!job.delete_topic && it != topics_.end()) {
-        it->second.trim_queued = false;
-      }
-      if (job.promise) job.promise->set_value(Status());
-      trims_.pop_front();
-    }
+    FailTrims(LmdbStatus(rc, "remove old records from '" + path_ + "'"));
     return;
+  }
+}
+
+// Works through the pending jobs in order, removing at most `budget`
+// records. Counts the jobs it finished and names the topics it deleted.
+int LmdbStore::ApplyTrims(MDB_txn* txn, size_t budget, size_t* finished_jobs,
+                          std::vector<std::string>* emptied, Undo* undo) {
+  ++txn_epoch_;
+  touched_.clear();
+  int64_t now = WallNanos();
+  int rc = 0;
+  while (rc == 0 && budget > 0 && *finished_jobs < trims_.size()) {
+    TrimJob& job = trims_[*finished_jobs];
+    auto it = topics_.find(job.topic);
+    bool finished = true;
+    if (it != topics_.end()) {
+      rc = TrimTopic(txn, it->second, job, now, &budget, &finished, undo);
+    }
+    if (!finished) break;
+    if (rc == 0 && it != topics_.end() && job.delete_topic &&
+        it->second.meta.count == 0 &&
+        it->second.meta.last_sequence == job.through_sequence) {
+      MDB_val key = ToVal(job.topic);
+      rc = mdb_del(txn, topics_db_, &key, nullptr);
+      if (rc == 0) emptied->push_back(job.topic);
+    }
+    ++*finished_jobs;
+  }
+  // Emptied topics are gone from the database; do not write them back.
+  std::erase_if(touched_, [&](TopicState* t) {
+    return std::find(emptied->begin(), emptied->end(), t->name) !=
+           emptied->end();
+  });
+  if (rc == 0) rc = WriteTouchedTopics(txn);
+  return rc;
+}
+
+// After the commit: forgets deleted topics and completes finished jobs.
+void LmdbStore::CompleteTrims(size_t finished_jobs,
+                              const std::vector<std::string>& emptied) {
+  for (const std::string& name : emptied) {
+    auto it = topics_.find(name);
+    if (it == topics_.end()) continue;
+    ForgetDedupOfTopic(it->second.meta.id);
+    topics_.erase(it);
+  }
+  touched_.clear();
+  for (size_t i = 0; i < finished_jobs; ++i) {
+    TrimJob& job = trims_.front();
+    auto it = topics_.find(job.topic);
+    if (!job.delete_topic && it != topics_.end()) {
+      it->second.trim_queued = false;
+    }
+    if (job.promise) job.promise->set_value(Status());
+    trims_.pop_front();
   }
 }
 
@@ -1165,9 +1189,7 @@ void LmdbStore::FailTrims(const Status& status) {
 }
 
 void LmdbStore::ForgetDedupOfTopic(uint32_t topic_id) {
-  for (auto it = dedup_.begin(); it != dedup_.end();) {
-    it = it->second.topic_id == topic_id ? dedup_.erase(it) : std::next(it);
-  }
+  dedup_.EraseTopic(topic_id);
 }
 
 // ===========================================================================
@@ -1425,7 +1447,7 @@ Result<std::vector<std::pair<std::string, std::string>>> LmdbStore::ListState(
 // Control
 
 Status LmdbStore::DeleteTopic(std::string_view topic) {
-  if (std::this_thread::get_id() == writer_id_) {
+  if (OnWriterThread()) {
     return FailedPrecondition(
         "DeleteTopic cannot be called from an append's done callback");
   }
@@ -1437,7 +1459,7 @@ Status LmdbStore::DeleteTopic(std::string_view topic) {
 }
 
 Status LmdbStore::Flush() {
-  if (std::this_thread::get_id() == writer_id_) {
+  if (OnWriterThread()) {
     return FailedPrecondition(
         "Flush cannot be called from an append's done callback");
   }
@@ -1483,12 +1505,13 @@ Status LmdbStore::Close() {
     space_cv_.notify_all();
   }
   if (writer_.joinable()) {
-    if (std::this_thread::get_id() == writer_id_) {
+    if (OnWriterThread()) {
       return FailedPrecondition(
           "Close cannot be called from an append's done callback");
     }
     writer_.join();
   }
+  retired_.clear();
   Status status;
   std::unique_lock<std::shared_mutex> lock(env_mu_);
   if (env_ != nullptr) {

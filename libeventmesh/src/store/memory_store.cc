@@ -225,7 +225,10 @@ void MemoryStore::RemoveOldestLocked(TopicLog& topic) {
   uint64_t size = oldest.event->ByteSize();
   topic.bytes -= size;
   bytes_used_ -= size;
-  size_t index = LowerBoundLocked(oldest.position);
+  // The oldest record of a topic is usually the log's first one.
+  size_t index = !log_.empty() && log_.front().position == oldest.position
+                     ? 0
+                     : LowerBoundLocked(oldest.position);
   if (index == log_.size() || log_[index].position != oldest.position) {
     Fatal("memory store: a topic's record is missing from the log");
   }

@@ -85,7 +85,8 @@ uint64_t DedupHash(std::string_view source, std::string_view id) {
   h ^= h >> 33;
   h *= 0xFF51AFD7ED558CCDull;
   h ^= h >> 33;
-  return h == 0 ? 1 : h;  // 0 marks records that are not deduplicated
+  // 0 marks records that are not deduplicated and empty dedup-table slots.
+  return h == 0 ? 1 : h;
 }
 
 Status CheckAppendable(const Event& event) {

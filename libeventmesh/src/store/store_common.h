@@ -26,8 +26,8 @@ inline bool RuleLimits(const RetentionRule* rule) {
 // way that makes two different pairs collide ("a" + "bc" vs "ab" + "c").
 std::string DedupKey(std::string_view source, std::string_view id);
 
-// A 64-bit hash of the dedup key, stable across builds and versions because
-// the LMDB engine stores it in each log record.
+// A 64-bit hash of the dedup key, never 0, stable across builds and
+// versions because the LMDB engine stores it in each log record.
 uint64_t DedupHash(std::string_view source, std::string_view id);
 
 // Checks an event handed to Append: it must have a valid topic.

@@ -530,14 +530,21 @@ void Webhooks::DeadLetter(Hook* hook, const Delivery& delivery,
   std::string topic = "$DLQ." + hook->spec.group + "." + original.topic;
   auto delay = server_->options().webhook_retry_initial;
   // Acknowledged only once the dead letter is stored; otherwise retried.
-  server_->mesh()->PublishAsync(topic, std::move(dead),
-                                [delivery, delay](const Result<uint64_t>& r) {
-                                  if (r.ok()) {
-                                    delivery.Ack().IgnoreError();
-                                  } else {
-                                    delivery.Nack(delay).IgnoreError();
-                                  }
-                                });
+  // The ack waits on the store, so it must not run on the store's thread
+  // (where `done` runs): it goes back to the loop and on to the pool.
+  auto core = server_->inbox().core();
+  server_->mesh()->PublishAsync(
+      topic, std::move(dead),
+      [this, core, delivery, delay](const Result<uint64_t>& r) {
+        bool stored = r.ok();
+        core->Post([this, delivery, delay, stored] {
+          if (stored) {
+            Settle(delivery, std::nullopt);
+          } else {
+            Settle(delivery, delay);
+          }
+        });
+      });
 }
 
 }  // namespace eventmesh::http

@@ -1,0 +1,86 @@
+#include "store/dedup_table.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+
+namespace eventmesh::store_internal {
+namespace {
+
+TEST(DedupTable, FindsWhatWasInsertedAndForgetsExpired) {
+  DedupTable table;
+  table.Insert({42, 1, 1, 7}, 100);
+  table.Insert({43, 2, 1, 8}, 200);
+  ASSERT_NE(table.Find(42), nullptr);
+  EXPECT_EQ(table.Find(42)->position, 1u);
+  EXPECT_EQ(table.Find(44), nullptr);
+  table.Expire(150);
+  EXPECT_EQ(table.Find(42), nullptr);
+  EXPECT_NE(table.Find(43), nullptr);
+  EXPECT_EQ(table.size(), 1u);
+}
+
+TEST(DedupTable, ExpiryKeepsANewerEntryForTheSameHash) {
+  DedupTable table;
+  table.Insert({5, 1, 1, 1}, 100);
+  table.Insert({5, 9, 2, 1}, 300);  // replaced after the first expired
+  table.Expire(200);
+  ASSERT_NE(table.Find(5), nullptr);
+  EXPECT_EQ(table.Find(5)->position, 9u);
+}
+
+TEST(DedupTable, RollBackRemovesOnlyTheAbortedEntries) {
+  DedupTable table;
+  table.Insert({1, 1, 1, 1}, 10);
+  size_t mark = table.order_size();
+  table.Insert({2, 2, 1, 1}, 20);
+  table.Insert({3, 3, 1, 1}, 20);
+  table.RollBack(mark, 2);
+  EXPECT_NE(table.Find(1), nullptr);
+  EXPECT_EQ(table.Find(2), nullptr);
+  EXPECT_EQ(table.Find(3), nullptr);
+}
+
+// Random inserts, expiries and topic erasures against a std::map model,
+// with hashes that collide in their low bits to exercise probe runs.
+TEST(DedupTable, MatchesAModelUnderRandomOperations) {
+  DedupTable table;
+  std::map<uint64_t, DedupTable::Entry> model;
+  std::map<uint64_t, int64_t> stored_at;
+  std::mt19937_64 rng(7);
+  uint64_t position = 0;
+  int64_t now = 0;
+  for (int step = 0; step < 20000; ++step) {
+    uint64_t hash = ((rng() % 64) << 20) | ((rng() % 4) + 1);
+    ++now;
+    if (rng() % 10 < 7) {
+      DedupTable::Entry e{hash, ++position, position,
+                          static_cast<uint32_t>(rng() % 3)};
+      table.Insert(e, now);
+      model[hash] = e;
+      stored_at[hash] = now;
+    } else if (rng() % 50 == 0) {
+      uint32_t topic = rng() % 3;
+      table.EraseTopic(topic);
+      for (auto it = model.begin(); it != model.end();) {
+        it = it->second.topic_id == topic ? model.erase(it) : std::next(it);
+      }
+    } else {
+      int64_t horizon = now - 100;
+      table.Expire(horizon);
+      for (auto it = model.begin(); it != model.end();) {
+        it = stored_at[it->first] < horizon ? model.erase(it) : std::next(it);
+      }
+    }
+    ASSERT_EQ(table.size(), model.size()) << "step " << step;
+    for (const auto& [h, e] : model) {
+      const DedupTable::Entry* found = table.Find(h);
+      ASSERT_NE(found, nullptr) << "step " << step;
+      ASSERT_EQ(found->position, e.position);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace eventmesh::store_internal
