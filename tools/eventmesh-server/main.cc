@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <future>
 #include <iostream>
 #include <sstream>
 
@@ -19,6 +20,7 @@
 #include "eventmesh/mesh.h"
 #include "eventmesh/version.h"
 #include "net/event_loop.h"
+#include "net/http/http_server.h"
 #include "net/tcp_server.h"
 #include "server_config.h"
 
@@ -36,7 +38,9 @@ constexpr char kUsage[] =
     "[--log-level LEVEL]\n"
     "\n"
     "Serves an EventMesh over the native TCP protocol (default\n"
-    "127.0.0.1:10000, data in ./data). Environment: EVENTMESH_CONFIG,\n"
+    "127.0.0.1:10000, data in ./data) and HTTP ([http] listen, default\n"
+    "127.0.0.1:10105). Environment: EVENTMESH_CONFIG, EVENTMESH_HTTP_LISTEN,\n"
+    "EVENTMESH_ADMIN_TOKEN,\n"
     "EVENTMESH_LISTEN, EVENTMESH_DATA, EVENTMESH_DURABILITY,\n"
     "EVENTMESH_LOG_LEVEL, EVENTMESH_MAX_CONNECTIONS. Flags win over the\n"
     "environment, which wins over the file.\n";
@@ -140,6 +144,16 @@ sigset_t BlockStopSignals() {
   return set;
 }
 
+// Stops the HTTP listener on its loop and waits until its handles are
+// closed and its pending work is done.
+void StopHttp(eventmesh::net::EventLoop* loop,
+              eventmesh::http::HttpServer* http) {
+  std::promise<void> stopped;
+  bool posted =
+      loop->RunSync([&] { http->Stop([&stopped] { stopped.set_value(); }); });
+  if (posted) stopped.get_future().wait();
+}
+
 int Serve(const ServerConfig& config, const sigset_t& stop_signals) {
   auto mesh = eventmesh::Mesh::Open(config.data, config.mesh);
   if (!mesh.ok()) {
@@ -156,6 +170,28 @@ int Serve(const ServerConfig& config, const sigset_t& stop_signals) {
     (*mesh)->Close().IgnoreError();
     return 1;
   }
+  // The HTTP listener shares the loop; its handles are made on the loop
+  // thread.
+  std::unique_ptr<eventmesh::http::HttpServer> http;
+  if (!config.http_listen.empty()) {
+    eventmesh::http::HttpOptions options = config.http;
+    Status split = eventmesh::server::SplitHostPort(
+        config.http_listen, &options.host, &options.port);
+    http = std::make_unique<eventmesh::http::HttpServer>(loop.loop(),
+                                                         mesh->get(), options);
+    Status http_started = split;
+    if (split.ok()) loop.RunSync([&] { http_started = http->Start(); });
+    if (!http_started.ok()) {
+      std::fprintf(stderr, "eventmesh-server: http: %s\n",
+                   http_started.ToString().c_str());
+      StopHttp(&loop, http.get());
+      server.Stop();
+      (*mesh)->Close().IgnoreError();
+      return 1;
+    }
+    std::fprintf(stderr, "eventmesh-server: listening http %s:%d\n",
+                 options.host.c_str(), http->port());
+  }
   std::fprintf(stderr, "eventmesh-server: listening tcp %s (data %s)\n",
                server.address().c_str(), config.data.c_str());
   std::fflush(stderr);
@@ -164,6 +200,7 @@ int Serve(const ServerConfig& config, const sigset_t& stop_signals) {
   sigwait(&stop_signals, &signal_number);
   std::fprintf(stderr, "eventmesh-server: %s received, stopping\n",
                strsignal(signal_number));
+  if (http) StopHttp(&loop, http.get());
   server.Stop();
   Status closed = (*mesh)->Close();
   loop.Stop();

@@ -4,6 +4,8 @@
 
 #include <set>
 
+#include "net/http/http_client.h"
+
 namespace eventmesh::server {
 namespace {
 
@@ -155,7 +157,71 @@ Status ApplyUser(const toml::table& table, std::string_view origin,
   return Status::Ok();
 }
 
+Status ApplyHttp(const toml::table& table, std::string_view origin,
+                 ServerConfig* config) {
+  http::HttpOptions& h = config->http;
+  TableReader r(table, "http.", origin);
+  EM_RETURN_IF_ERROR(r.String("listen", &config->http_listen));
+  EM_RETURN_IF_ERROR(r.String("admin_token", &h.admin_token));
+  EM_RETURN_IF_ERROR(
+      r.Unsigned("max_header_bytes", &h.limits.max_header_bytes));
+  EM_RETURN_IF_ERROR(r.Unsigned("max_headers", &h.limits.max_headers));
+  EM_RETURN_IF_ERROR(r.Unsigned("max_body_bytes", &h.limits.max_body_bytes));
+  EM_RETURN_IF_ERROR(r.Millis("header_timeout_ms", &h.header_timeout));
+  EM_RETURN_IF_ERROR(r.Millis("request_timeout_ms", &h.request_timeout));
+  EM_RETURN_IF_ERROR(r.Millis("idle_timeout_ms", &h.idle_timeout));
+  EM_RETURN_IF_ERROR(r.Unsigned("max_connections", &h.max_connections));
+  EM_RETURN_IF_ERROR(r.Unsigned("max_pipeline", &h.max_pipeline));
+  EM_RETURN_IF_ERROR(
+      r.Unsigned("max_stream_buffer_bytes", &h.max_stream_buffer));
+  EM_RETURN_IF_ERROR(
+      r.Millis("max_request_timeout_ms", &h.max_request_timeout));
+  EM_RETURN_IF_ERROR(
+      r.Strings("webhook_allowed_networks", &h.webhook_allowed_networks));
+  EM_RETURN_IF_ERROR(r.Millis("webhook_timeout_ms", &h.webhook_timeout));
+  EM_RETURN_IF_ERROR(
+      r.Millis("webhook_retry_initial_ms", &h.webhook_retry_initial));
+  EM_RETURN_IF_ERROR(r.Millis("webhook_retry_max_ms", &h.webhook_retry_max));
+  EM_RETURN_IF_ERROR(
+      r.Unsigned("webhook_max_attempts", &h.webhook_max_attempts));
+  EM_RETURN_IF_ERROR(r.String("webhook_origin", &h.webhook_origin));
+  if (h.limits.max_header_bytes < 1024) {
+    return InvalidArgument("http.max_header_bytes must be at least 1024");
+  }
+  if (h.max_pipeline == 0 || h.webhook_max_attempts <= 0) {
+    return InvalidArgument(
+        "http.max_pipeline and http.webhook_max_attempts must be positive");
+  }
+  for (const std::string& cidr : h.webhook_allowed_networks) {
+    EM_RETURN_IF_ERROR(http::Network::Parse(cidr).status().WithContext(
+        "http.webhook_allowed_networks"));
+  }
+  return r.CheckUnknown();
+}
+
 }  // namespace
+
+Status SplitHostPort(std::string_view text, std::string* host, int* port) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon + 1 == text.size()) {
+    return InvalidArgument("'" + std::string(text) +
+                           "' is not host:port (e.g. 127.0.0.1:10105)");
+  }
+  std::string_view h = text.substr(0, colon);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') {
+    h = h.substr(1, h.size() - 2);
+  }
+  std::string p(text.substr(colon + 1));
+  char* end = nullptr;
+  long n = std::strtol(p.c_str(), &end, 10);
+  if (h.empty() || *end != '\0' || n < 0 || n > 65535) {
+    return InvalidArgument("'" + std::string(text) +
+                           "' is not host:port (e.g. 127.0.0.1:10105)");
+  }
+  *host = std::string(h);
+  *port = static_cast<int>(n);
+  return Status::Ok();
+}
 
 bool ParseLogLevel(std::string_view name, LogLevel* level) {
   for (int i = 0; i <= static_cast<int>(LogLevel::kOff); ++i) {
@@ -194,7 +260,7 @@ Status ApplyToml(std::string_view text, std::string_view origin,
         std::string(origin) + ": log_level '" + log_level +
         "' is not one of trace, debug, info, warn, error, off");
   }
-  for (const char* section : {"limits", "store", "users"}) {
+  for (const char* section : {"limits", "store", "users", "http"}) {
     r.Skip(section);
     const toml::node* node = root.get(section);
     if (node == nullptr) continue;
@@ -219,9 +285,10 @@ Status ApplyToml(std::string_view text, std::string_view origin,
       return InvalidArgument(Where(node->source(), origin) + ": '" + section +
                              "' must be a table");
     }
-    EM_RETURN_IF_ERROR(std::string_view(section) == "limits"
-                           ? ApplyLimits(*table, origin, config)
-                           : ApplyStore(*table, origin, config));
+    std::string_view name = section;
+    EM_RETURN_IF_ERROR(name == "limits" ? ApplyLimits(*table, origin, config)
+                       : name == "http" ? ApplyHttp(*table, origin, config)
+                                        : ApplyStore(*table, origin, config));
   }
   return r.CheckUnknown();
 }
@@ -234,6 +301,8 @@ Status ApplyEnvironment(const std::map<std::string, std::string>& env,
   };
   if (auto* v = get("EVENTMESH_LISTEN")) config->tcp.listen = *v;
   if (auto* v = get("EVENTMESH_DATA")) config->data = *v;
+  if (auto* v = get("EVENTMESH_HTTP_LISTEN")) config->http_listen = *v;
+  if (auto* v = get("EVENTMESH_ADMIN_TOKEN")) config->http.admin_token = *v;
   if (auto* v = get("EVENTMESH_DURABILITY")) {
     EM_RETURN_IF_ERROR(
         ApplyDurability(*v, config).WithContext("EVENTMESH_DURABILITY"));

@@ -14,6 +14,7 @@
 #include "eventmesh/log.h"
 #include "eventmesh/mesh.h"
 #include "eventmesh/status.h"
+#include "net/http/http_server.h"
 #include "net/tcp_server.h"
 
 namespace eventmesh::server {
@@ -24,6 +25,9 @@ struct ServerConfig {
   LogLevel log_level = LogLevel::kInfo;
   MeshOptions mesh;
   net::TcpServerOptions tcp;  // tcp.listen defaults to 127.0.0.1:10000
+  // The HTTP listener ([http]); an empty `http_listen` turns it off.
+  std::string http_listen = "127.0.0.1:10105";
+  http::HttpOptions http;
 };
 
 // Applies the TOML document `text` (named `origin` in errors) to `config`.
@@ -31,8 +35,12 @@ struct ServerConfig {
 Status ApplyToml(std::string_view text, std::string_view origin,
                  ServerConfig* config);
 
-// Applies EVENTMESH_LISTEN, EVENTMESH_DATA, EVENTMESH_DURABILITY,
-// EVENTMESH_LOG_LEVEL and EVENTMESH_MAX_CONNECTIONS from `env`.
+// Splits "host:port" ("[::1]:80" for IPv6) into `*host` and `*port`.
+Status SplitHostPort(std::string_view text, std::string* host, int* port);
+
+// Applies EVENTMESH_LISTEN, EVENTMESH_HTTP_LISTEN, EVENTMESH_ADMIN_TOKEN,
+// EVENTMESH_DATA, EVENTMESH_DURABILITY, EVENTMESH_LOG_LEVEL and
+// EVENTMESH_MAX_CONNECTIONS from `env`.
 Status ApplyEnvironment(const std::map<std::string, std::string>& env,
                         ServerConfig* config);
 
