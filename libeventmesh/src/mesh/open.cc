@@ -4,6 +4,7 @@
 
 #include "eventmesh/mesh.h"
 #include "mesh/local_mesh.h"
+#include "net/tcp_client.h"
 
 namespace eventmesh {
 namespace {
@@ -31,9 +32,7 @@ Result<std::unique_ptr<Mesh>> Mesh::Open(std::string_view url,
         new LocalMesh(NewMemoryStore(store_options), options));
   }
   if (StartsWith(url, "tcp://")) {
-    return Unimplemented(
-        "tcp:// meshes need the network client, which this "
-        "build does not have yet");
+    return OpenTcpMesh(url, options);
   }
 
   std::string path(url);

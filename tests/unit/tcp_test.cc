@@ -1,0 +1,398 @@
+// The native TCP server and client together in one process: a memory mesh
+// served on an ephemeral loopback port, reached through Mesh::Open.
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <vector>
+
+#include "eventmesh/mesh.h"
+#include "net/event_loop.h"
+#include "net/protocol.h"
+#include "net/tcp_server.h"
+#include "unit/test_util.h"
+
+namespace eventmesh::net {
+namespace {
+
+using eventmesh::testing::MakeEvent;
+using eventmesh::testing::WaitFor;
+using std::chrono::milliseconds;
+
+// A memory mesh served over TCP on 127.0.0.1:<free port>.
+class ServedMesh {
+ public:
+  explicit ServedMesh(TcpServerOptions options = {}) {
+    auto mesh = Mesh::Open("mem:");
+    EXPECT_TRUE(mesh.ok()) << mesh.status().ToString();
+    mesh_ = std::move(mesh).value();
+    EXPECT_TRUE(loop_.Start("test-server").ok());
+    options.listen = "127.0.0.1:0";
+    server_ = std::make_unique<TcpServer>(&loop_, mesh_.get(), options);
+    Status started = server_->Start();
+    EXPECT_TRUE(started.ok()) << started.ToString();
+  }
+  ~ServedMesh() {
+    server_->Stop();
+    mesh_->Close().IgnoreError();
+    loop_.Stop();
+  }
+  std::string url() const { return "tcp://" + server_->address(); }
+  TcpServer* server() { return server_.get(); }
+  Mesh* mesh() { return mesh_.get(); }
+
+  std::unique_ptr<Mesh> Connect(MeshOptions options = {}) {
+    options.connect_timeout = std::chrono::seconds(5);
+    options.call_timeout = std::chrono::seconds(10);
+    auto client = Mesh::Open(url(), options);
+    EXPECT_TRUE(client.ok()) << client.status().ToString();
+    return client.ok() ? std::move(client).value() : nullptr;
+  }
+
+ private:
+  std::unique_ptr<Mesh> mesh_;
+  EventLoop loop_;
+  std::unique_ptr<TcpServer> server_;
+};
+
+struct Sink {
+  std::mutex mu;
+  std::vector<Event> events;
+  Handler handler() {
+    return [this](const Delivery& d) {
+      std::lock_guard<std::mutex> lock(mu);
+      events.push_back(d.event());
+    };
+  }
+  size_t size() {
+    std::lock_guard<std::mutex> lock(mu);
+    return events.size();
+  }
+};
+
+TEST(Tcp, PublishedEventsReachARemoteSubscriberInOrder) {
+  ServedMesh served;
+  auto client = served.Connect();
+  ASSERT_NE(client, nullptr);
+  Sink sink;
+  auto sub = client->Subscribe("orders.*", sink.handler());
+  ASSERT_OK(sub.status());
+  for (int i = 0; i < 500; ++i) {
+    auto seq = client->Publish("orders.eu", MakeEvent(std::to_string(i)));
+    ASSERT_OK(seq.status());
+    EXPECT_EQ(*seq, static_cast<uint64_t>(i + 1));
+  }
+  ASSERT_TRUE(WaitFor([&] { return sink.size() == 500; }));
+  std::lock_guard<std::mutex> lock(sink.mu);
+  for (int i = 0; i < 500; ++i) {
+    EXPECT_EQ(sink.events[i].data, std::to_string(i));
+    EXPECT_EQ(sink.events[i].topic, "orders.eu");
+    EXPECT_EQ(sink.events[i].sequence, static_cast<uint64_t>(i + 1));
+  }
+}
+
+TEST(Tcp, PipelinedPublishesAreAllAcknowledged) {
+  ServedMesh served;
+  auto client = served.Connect();
+  ASSERT_NE(client, nullptr);
+  std::atomic<int> acked{0}, failed{0};
+  std::mutex mu;
+  std::set<uint64_t> sequences;
+  for (int i = 0; i < 5000; ++i) {
+    client->PublishAsync("load.test", MakeEvent("x"),
+                         [&](const Result<uint64_t>& r) {
+                           if (!r.ok()) {
+                             ++failed;
+                             return;
+                           }
+                           std::lock_guard<std::mutex> lock(mu);
+                           sequences.insert(*r);
+                           ++acked;
+                         });
+  }
+  ASSERT_TRUE(WaitFor([&] { return acked + failed == 5000; }));
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(sequences.size(), 5000u);
+  EXPECT_EQ(*sequences.rbegin(), 5000u);
+}
+
+TEST(Tcp, BatchPublishAndReadAndAdminCallsWork) {
+  ServedMesh served;
+  auto client = served.Connect();
+  ASSERT_NE(client, nullptr);
+  std::vector<Event> events;
+  for (int i = 0; i < 3; ++i) {
+    events.push_back(MakeEvent("b" + std::to_string(i)));
+    events.back().topic = "batch.t";
+  }
+  auto sequences = client->PublishBatch(events);
+  ASSERT_OK(sequences.status());
+  EXPECT_EQ(*sequences, (std::vector<uint64_t>{1, 2, 3}));
+
+  auto read = client->Read("batch.t", 2, 10);
+  ASSERT_OK(read.status());
+  ASSERT_EQ(read->size(), 2u);
+  EXPECT_EQ((*read)[0].data, "b1");
+
+  auto topics = client->Topics();
+  ASSERT_OK(topics.status());
+  ASSERT_EQ(topics->size(), 1u);
+  EXPECT_EQ((*topics)[0].last_sequence, 3u);
+  auto stats = client->Stats();
+  ASSERT_OK(stats.status());
+  EXPECT_EQ(stats->published, 3u);
+
+  events[1].topic = "bad..topic";
+  auto refused = client->PublishBatch(events);
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("event 1"), std::string::npos);
+}
+
+TEST(Tcp, GroupMembersOnTwoConnectionsShareEvents) {
+  ServedMesh served;
+  auto a = served.Connect();
+  auto b = served.Connect();
+  ASSERT_TRUE(a && b);
+  Sink sink_a, sink_b;
+  SubscribeOptions options;
+  options.group = "workers";
+  auto sub_a = a->Subscribe("jobs", sink_a.handler(), options);
+  auto sub_b = b->Subscribe("jobs", sink_b.handler(), options);
+  ASSERT_OK(sub_a.status());
+  ASSERT_OK(sub_b.status());
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_OK(a->Publish("jobs", MakeEvent(std::to_string(i))).status());
+  }
+  ASSERT_TRUE(WaitFor([&] { return sink_a.size() + sink_b.size() == 200; }));
+  std::this_thread::sleep_for(milliseconds(50));
+  EXPECT_EQ(sink_a.size() + sink_b.size(), 200u);
+}
+
+TEST(Tcp, DurableManualAcksAndRedeliveryOfUnacked) {
+  ServedMesh served;
+  auto client = served.Connect();
+  ASSERT_NE(client, nullptr);
+  SubscribeOptions options;
+  options.durable = "billing";
+  options.manual_ack = true;
+  options.ack_wait = milliseconds(200);
+  options.start = StartPosition::Earliest();
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_OK(client->Publish("bill", MakeEvent(std::to_string(i))).status());
+  }
+  std::mutex mu;
+  std::vector<std::pair<std::string, uint32_t>> seen;
+  auto sub = client->Subscribe(
+      "bill",
+      [&](const Delivery& d) {
+        std::lock_guard<std::mutex> lock(mu);
+        seen.emplace_back(d.event().data, d.attempt());
+        // Event "1" is acked only on its second attempt.
+        if (d.event().data != "1" || d.attempt() > 1) {
+          EXPECT_OK(d.Ack());
+        }
+      },
+      options);
+  ASSERT_OK(sub.status());
+  ASSERT_TRUE(WaitFor([&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return seen.size() >= 5;
+  }));
+  std::lock_guard<std::mutex> lock(mu);
+  bool redelivered = false;
+  for (const auto& [data, attempt] : seen) {
+    if (data == "1" && attempt == 2) redelivered = true;
+  }
+  EXPECT_TRUE(redelivered);
+}
+
+TEST(Tcp, DroppedConnectionHandsInFlightEventsToAnotherMember) {
+  ServedMesh served;
+  auto publisher = served.Connect();
+  auto stuck = served.Connect();
+  ASSERT_TRUE(publisher && stuck);
+  SubscribeOptions options;
+  options.durable = "pool";
+  options.manual_ack = true;
+  options.ack_wait = std::chrono::seconds(60);  // longer than the test
+  std::atomic<int> stuck_got{0};
+  auto stuck_sub = stuck->Subscribe(
+      "work", [&](const Delivery&) { ++stuck_got; }, options);
+  ASSERT_OK(stuck_sub.status());
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_OK(
+        publisher->Publish("work", MakeEvent(std::to_string(i))).status());
+  }
+  ASSERT_TRUE(WaitFor([&] { return stuck_got == 10; }));
+
+  // The second member appears, then the first goes away without acking.
+  Sink rescuer;
+  options.manual_ack = false;
+  auto rescuer_mesh = served.Connect();
+  auto rescuer_sub =
+      rescuer_mesh->Subscribe("work", rescuer.handler(), options);
+  ASSERT_OK(rescuer_sub.status());
+  stuck_sub->reset();
+  stuck.reset();
+  ASSERT_TRUE(
+      WaitFor([&] { return rescuer.size() >= 10; }, std::chrono::seconds(10)));
+}
+
+TEST(Tcp, RequestReplyOverTheNetwork) {
+  ServedMesh served;
+  auto responder = served.Connect();
+  auto requester = served.Connect();
+  ASSERT_TRUE(responder && requester);
+  Mesh* r = responder.get();
+  SubscribeOptions options;
+  options.group = "echo";
+  auto sub = responder->Subscribe(
+      "svc.echo",
+      [r](const Delivery& d) {
+        Event reply = MakeEvent("re:" + d.event().data);
+        EXPECT_OK(r->Reply(d.event(), std::move(reply)));
+      },
+      options);
+  ASSERT_OK(sub.status());
+  for (int i = 0; i < 20; ++i) {
+    auto reply = requester->Request("svc.echo", MakeEvent(std::to_string(i)),
+                                    std::chrono::seconds(5));
+    ASSERT_OK(reply.status());
+    EXPECT_EQ(reply->data, "re:" + std::to_string(i));
+  }
+  auto timeout =
+      requester->Request("svc.nobody", MakeEvent("x"), milliseconds(100));
+  EXPECT_EQ(timeout.status().code(), StatusCode::kTimeout);
+}
+
+TEST(Tcp, CredentialsAndPermissionsAreEnforced) {
+  TcpServerOptions options;
+  UserConfig alice;
+  alice.name = "alice";
+  alice.password = "wonderland";
+  alice.publish = {"orders.>"};
+  alice.subscribe = {"orders.*"};
+  UserConfig bot;
+  bot.name = "bot";
+  bot.token = "t0ken";
+  bot.publish = {">"};
+  bot.subscribe = {">"};
+  bot.admin = true;
+  options.users = {alice, bot};
+  ServedMesh served(options);
+
+  MeshOptions wrong;
+  wrong.user = "alice";
+  wrong.password = "nope";
+  auto refused = Mesh::Open(served.url(), wrong);
+  EXPECT_EQ(refused.status().code(), StatusCode::kUnauthenticated);
+  EXPECT_NE(refused.status().message().find("wrong password"),
+            std::string::npos);
+  auto anonymous = Mesh::Open(served.url());
+  EXPECT_EQ(anonymous.status().code(), StatusCode::kUnauthenticated);
+
+  MeshOptions as_alice;
+  as_alice.user = "alice";
+  as_alice.password = "wonderland";
+  auto client = served.Connect(as_alice);
+  ASSERT_NE(client, nullptr);
+  EXPECT_OK(client->Publish("orders.eu", MakeEvent("ok")).status());
+  auto forbidden = client->Publish("payments.eu", MakeEvent("no"));
+  EXPECT_EQ(forbidden.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(forbidden.status().message().find("payments.eu"),
+            std::string::npos);
+  Sink sink;
+  EXPECT_OK(client->Subscribe("orders.eu", sink.handler()).status());
+  EXPECT_EQ(client->Subscribe("orders.>", sink.handler()).status().code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(client->Stats().status().code(), StatusCode::kPermissionDenied);
+  // The connection survives refusals.
+  EXPECT_OK(client->Publish("orders.us", MakeEvent("still")).status());
+
+  MeshOptions as_bot;
+  as_bot.token = "t0ken";
+  auto admin = served.Connect(as_bot);
+  ASSERT_NE(admin, nullptr);
+  EXPECT_OK(admin->Stats().status());
+}
+
+// A raw socket speaking garbage gets an error frame and is closed; a good
+// client on another connection is unaffected.
+TEST(Tcp, MalformedFrameClosesOnlyThatConnection) {
+  ServedMesh served;
+  auto good = served.Connect();
+  ASSERT_NE(good, nullptr);
+
+  sockaddr_storage addr;
+  ASSERT_OK(ParseHostPort(served.server()->address(), &addr));
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(
+      connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(sockaddr_in)), 0);
+  std::string garbage(64, '\x7f');
+  ASSERT_EQ(write(fd, garbage.data(), garbage.size()),
+            static_cast<ssize_t>(garbage.size()));
+  std::string received;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n <= 0) break;  // closed by the server
+    received.append(buf, n);
+  }
+  close(fd);
+  FrameDecoder decoder;
+  decoder.Append(received);
+  Frame frame;
+  ASSERT_TRUE(*decoder.Next(&frame));
+  EXPECT_EQ(frame.type, FrameType::kError);
+  Status carried;
+  ASSERT_OK(DecodeError(frame.body, &carried));
+  EXPECT_EQ(carried.code(), StatusCode::kInvalidArgument);
+
+  EXPECT_OK(good->Publish("still.fine", MakeEvent("x")).status());
+}
+
+TEST(Tcp, SlowConsumerIsHeldBackByCredit) {
+  ServedMesh served;
+  auto client = served.Connect();
+  ASSERT_NE(client, nullptr);
+  std::atomic<bool> release{false};
+  std::atomic<int> got{0};
+  SubscribeOptions options;
+  options.max_pending = 64;  // the credit window: 64 events
+  options.overflow = OverflowPolicy::kDrop;
+  auto sub = client->Subscribe(
+      "slow",
+      [&](const Delivery&) {
+        ++got;
+        while (!release) std::this_thread::sleep_for(milliseconds(1));
+      },
+      options);
+  ASSERT_OK(sub.status());
+  auto publisher = served.Connect();
+  for (int i = 0; i < 300; ++i) {
+    ASSERT_OK(publisher->Publish("slow", MakeEvent("x")).status());
+  }
+  std::this_thread::sleep_for(milliseconds(100));
+  EXPECT_EQ(got.load(), 1);  // the handler holds its first batch
+  release = true;
+  ASSERT_TRUE(WaitFor([&] { return got >= 64; }));
+}
+
+TEST(Tcp, ClientReportsUnreachableServer) {
+  MeshOptions options;
+  options.connect_timeout = milliseconds(300);
+  auto mesh = Mesh::Open("tcp://127.0.0.1:1", options);
+  EXPECT_EQ(mesh.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(Mesh::Open("tcp://example.com:1").status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace eventmesh::net

@@ -1,0 +1,526 @@
+// Native TCP workloads, each next to NATS in the same run and shape
+// (docs/benchmarks.md, "Native TCP"):
+//   - 1 publisher -> server -> 1 and -> 4 subscribers, 100-byte events,
+//     events/s delivered (EventMesh server on a memory mesh vs NATS core);
+//   - request/reply round trip p50/p99 with one responder;
+//   - durable (sync, fsync before ack) publish with 16 pipelining
+//     publishers vs NATS JetStream acknowledged async publish (file store).
+// The EventMesh server runs in this process on its own loop thread; NATS
+// runs as a child `nats-server` on a free port. Both share the machine.
+
+#include <benchmark/benchmark.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "eventmesh/mesh.h"
+#include "net/event_loop.h"
+#include "net/tcp_server.h"
+
+#ifdef EVENTMESH_HAVE_NATS
+#include <nats/nats.h>
+#endif
+
+extern char** environ;
+
+namespace eventmesh {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr size_t kPayload = 100;
+constexpr uint64_t kThroughputEvents = 300000;
+constexpr int kRoundTrips = 5000;
+constexpr int kDurablePublishers = 16;
+constexpr uint64_t kDurableEvents = 40000;
+constexpr int kDurableWindow = 256;  // in flight per publisher
+
+std::string TempDirectory(const char* tag) {
+  std::string tmpl = (std::filesystem::temp_directory_path() /
+                      (std::string("eventmesh-bench-") + tag + "-XXXXXX"))
+                         .string();
+  if (mkdtemp(tmpl.data()) == nullptr) Fatal("mkdtemp failed");
+  return tmpl;
+}
+
+// --- the EventMesh side --------------------------------------------------
+
+// A mesh served over TCP in this process.
+class ServedMesh {
+ public:
+  explicit ServedMesh(const std::string& url, Durability durability) {
+    MeshOptions options;
+    options.durability = durability;
+    options.store.durability = durability;
+    auto mesh = Mesh::Open(url, options);
+    if (!mesh.ok()) Fatal("bench mesh: " + mesh.status().ToString());
+    mesh_ = std::move(mesh).value();
+    if (!loop_.Start("bench-server").ok()) Fatal("bench loop");
+    net::TcpServerOptions server_options;
+    server_options.listen = "127.0.0.1:0";
+    server_ =
+        std::make_unique<net::TcpServer>(&loop_, mesh_.get(), server_options);
+    Status started = server_->Start();
+    if (!started.ok()) Fatal("bench server: " + started.ToString());
+  }
+  ~ServedMesh() {
+    server_->Stop();
+    mesh_->Close().IgnoreError();
+    loop_.Stop();
+  }
+  std::unique_ptr<Mesh> Connect() {
+    auto client = Mesh::Open("tcp://" + server_->address());
+    if (!client.ok()) Fatal("bench client: " + client.status().ToString());
+    return std::move(client).value();
+  }
+
+ private:
+  std::unique_ptr<Mesh> mesh_;
+  net::EventLoop loop_;
+  std::unique_ptr<net::TcpServer> server_;
+};
+
+Event BenchEvent() {
+  Event e;
+  e.source = "/bench";
+  e.type = "bench.event";
+  e.data.assign(kPayload, 'x');
+  return e;
+}
+
+struct Counter {
+  std::atomic<uint64_t> n{0};
+};
+
+bool WaitUntil(const std::function<bool()>& done, std::chrono::seconds limit) {
+  auto deadline = Clock::now() + limit;
+  while (!done()) {
+    if (Clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  return true;
+}
+
+void BM_TcpMeshFanout(benchmark::State& state) {
+  const int subscribers = static_cast<int>(state.range(0));
+  for (auto _ : state) {
+    ServedMesh served("mem:", Durability::kNone);
+    std::vector<std::unique_ptr<Mesh>> clients;
+    std::vector<std::unique_ptr<Subscription>> subs;
+    std::vector<std::unique_ptr<Counter>> counters;
+    for (int i = 0; i < subscribers; ++i) {
+      clients.push_back(served.Connect());
+      counters.push_back(std::make_unique<Counter>());
+      Counter* c = counters.back().get();
+      SubscribeOptions options;
+      options.max_pending = 1 << 20;
+      auto sub = clients.back()->SubscribeBatch(
+          "bench.fanout",
+          [c](const std::vector<Delivery>& batch) {
+            c->n.fetch_add(batch.size(), std::memory_order_relaxed);
+          },
+          options);
+      if (!sub.ok()) Fatal(sub.status().ToString());
+      subs.push_back(std::move(sub).value());
+    }
+    auto publisher = served.Connect();
+    std::atomic<uint64_t> acked{0};
+    Event event = BenchEvent();
+    auto start = Clock::now();
+    for (uint64_t i = 0; i < kThroughputEvents; ++i) {
+      Event e = event;
+      e.id = std::to_string(i);
+      publisher->PublishAsync("bench.fanout", std::move(e),
+                              [&acked](const Result<uint64_t>&) {
+                                acked.fetch_add(1, std::memory_order_relaxed);
+                              });
+      // Keep the pipeline bounded, as a real publisher would.
+      while (i - acked.load(std::memory_order_relaxed) > 20000) {
+        std::this_thread::yield();
+      }
+    }
+    uint64_t expected = kThroughputEvents * subscribers;
+    auto total = [&] {
+      uint64_t sum = 0;
+      for (auto& c : counters) sum += c->n.load();
+      return sum;
+    };
+    WaitUntil([&] { return total() >= expected; }, std::chrono::seconds(60));
+    double seconds =
+        std::chrono::duration<double>(Clock::now() - start).count();
+    state.SetIterationTime(seconds);
+    state.counters["events_per_s"] = static_cast<double>(total()) / seconds;
+    state.counters["lost"] = static_cast<double>(expected - total());
+  }
+}
+BENCHMARK(BM_TcpMeshFanout)
+    ->Arg(1)
+    ->Arg(4)
+    ->Iterations(1)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+
+void ReportPercentiles(benchmark::State& state, std::vector<double>* us) {
+  std::sort(us->begin(), us->end());
+  state.counters["p50_us"] = (*us)[us->size() / 2];
+  state.counters["p99_us"] = (*us)[us->size() * 99 / 100];
+}
+
+void BM_TcpMeshRequestReply(benchmark::State& state) {
+  for (auto _ : state) {
+    ServedMesh served("mem:", Durability::kNone);
+    auto responder = served.Connect();
+    auto requester = served.Connect();
+    Mesh* r = responder.get();
+    SubscribeOptions options;
+    options.group = "echo";
+    auto sub = responder->Subscribe(
+        "bench.echo",
+        [r](const Delivery& d) {
+          Event reply = BenchEvent();
+          PublishOptions none;
+          none.durability = Durability::kNone;
+          r->Reply(d.event(), std::move(reply)).IgnoreError();
+        },
+        options);
+    if (!sub.ok()) Fatal(sub.status().ToString());
+    std::vector<double> us;
+    us.reserve(kRoundTrips);
+    auto start = Clock::now();
+    for (int i = 0; i < kRoundTrips + 200; ++i) {
+      auto t0 = Clock::now();
+      auto reply = requester->Request("bench.echo", BenchEvent(),
+                                      std::chrono::seconds(5));
+      if (!reply.ok()) Fatal("request: " + reply.status().ToString());
+      if (i >= 200) {  // warm-up excluded
+        us.push_back(
+            std::chrono::duration<double, std::micro>(Clock::now() - t0)
+                .count());
+      }
+    }
+    state.SetIterationTime(
+        std::chrono::duration<double>(Clock::now() - start).count());
+    ReportPercentiles(state, &us);
+  }
+}
+BENCHMARK(BM_TcpMeshRequestReply)
+    ->Iterations(1)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+
+// 16 connections, each keeping kDurableWindow sync publishes in flight.
+void BM_TcpMeshDurablePublish(benchmark::State& state) {
+  for (auto _ : state) {
+    std::string dir = TempDirectory("tcp-durable");
+    {
+      ServedMesh served(dir, Durability::kSync);
+      std::vector<std::unique_ptr<Mesh>> publishers;
+      for (int i = 0; i < kDurablePublishers; ++i) {
+        publishers.push_back(served.Connect());
+      }
+      std::atomic<uint64_t> acked{0}, failed{0};
+      uint64_t per_publisher = kDurableEvents / kDurablePublishers;
+      auto start = Clock::now();
+      std::vector<std::thread> threads;
+      for (int p = 0; p < kDurablePublishers; ++p) {
+        threads.emplace_back([&, p] {
+          std::atomic<int64_t> in_flight{0};
+          for (uint64_t i = 0; i < per_publisher; ++i) {
+            while (in_flight.load() >= kDurableWindow) {
+              std::this_thread::sleep_for(std::chrono::microseconds(50));
+            }
+            in_flight.fetch_add(1);
+            Event e = BenchEvent();
+            e.id = std::to_string(p) + "-" + std::to_string(i);
+            publishers[p]->PublishAsync(
+                "bench.durable", std::move(e), [&](const Result<uint64_t>& r) {
+                  (r.ok() ? acked : failed).fetch_add(1);
+                  in_flight.fetch_sub(1);
+                });
+          }
+          while (in_flight.load() > 0) {
+            std::this_thread::sleep_for(std::chrono::microseconds(100));
+          }
+        });
+      }
+      for (auto& t : threads) t.join();
+      double seconds =
+          std::chrono::duration<double>(Clock::now() - start).count();
+      state.SetIterationTime(seconds);
+      state.counters["acked_per_s"] = static_cast<double>(acked) / seconds;
+      state.counters["failed"] = static_cast<double>(failed);
+    }
+    std::filesystem::remove_all(dir);
+  }
+}
+BENCHMARK(BM_TcpMeshDurablePublish)
+    ->Iterations(1)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+
+// --- the NATS side -------------------------------------------------------
+
+#ifdef EVENTMESH_HAVE_NATS
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  int port = ntohs(addr.sin_port);
+  close(fd);
+  return port;
+}
+
+// nats-server as a child process, killed when destroyed.
+class NatsServer {
+ public:
+  explicit NatsServer(bool jetstream) {
+    port_ = FreePort();
+    std::vector<std::string> args = {"nats-server", "-a", "127.0.0.1", "-p",
+                                     std::to_string(port_)};
+    if (jetstream) {
+      store_ = TempDirectory("jetstream");
+      args.insert(args.end(), {"-js", "-sd", store_});
+    }
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null",
+                                     O_WRONLY, 0);
+    if (posix_spawnp(&pid_, "nats-server", &actions, nullptr, argv.data(),
+                     environ) != 0) {
+      Fatal("cannot start nats-server");
+    }
+    posix_spawn_file_actions_destroy(&actions);
+    url_ = "nats://127.0.0.1:" + std::to_string(port_);
+    // Wait until it accepts connections.
+    for (int i = 0; i < 200; ++i) {
+      natsConnection* nc = nullptr;
+      if (natsConnection_ConnectTo(&nc, url_.c_str()) == NATS_OK) {
+        natsConnection_Destroy(nc);
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    Fatal("nats-server did not come up");
+  }
+  ~NatsServer() {
+    kill(pid_, SIGTERM);
+    waitpid(pid_, nullptr, 0);
+    if (!store_.empty()) std::filesystem::remove_all(store_);
+  }
+  natsConnection* Connect() {
+    natsOptions* opts = nullptr;
+    natsOptions_Create(&opts);
+    natsOptions_SetURL(opts, url_.c_str());
+    natsOptions_SetMaxPendingMsgs(opts, 1 << 20);
+    natsConnection* nc = nullptr;
+    if (natsConnection_Connect(&nc, opts) != NATS_OK) Fatal("nats connect");
+    natsOptions_Destroy(opts);
+    return nc;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+  std::string url_;
+  std::string store_;
+};
+
+void CountMessage(natsConnection*, natsSubscription*, natsMsg* msg,
+                  void* closure) {
+  static_cast<Counter*>(closure)->n.fetch_add(1, std::memory_order_relaxed);
+  natsMsg_Destroy(msg);
+}
+
+void BM_TcpNatsFanout(benchmark::State& state) {
+  const int subscribers = static_cast<int>(state.range(0));
+  for (auto _ : state) {
+    NatsServer server(false);
+    std::vector<natsConnection*> conns;
+    std::vector<natsSubscription*> subs;
+    std::vector<std::unique_ptr<Counter>> counters;
+    for (int i = 0; i < subscribers; ++i) {
+      conns.push_back(server.Connect());
+      counters.push_back(std::make_unique<Counter>());
+      natsSubscription* sub = nullptr;
+      natsConnection_Subscribe(&sub, conns.back(), "bench.fanout", CountMessage,
+                               counters.back().get());
+      natsSubscription_SetPendingLimits(sub, -1, -1);
+      subs.push_back(sub);
+      natsConnection_Flush(conns.back());
+    }
+    natsConnection* pub = server.Connect();
+    std::string payload(kPayload, 'x');
+    auto start = Clock::now();
+    for (uint64_t i = 0; i < kThroughputEvents; ++i) {
+      natsConnection_Publish(pub, "bench.fanout", payload.data(),
+                             static_cast<int>(payload.size()));
+    }
+    natsConnection_Flush(pub);
+    uint64_t expected = kThroughputEvents * subscribers;
+    auto total = [&] {
+      uint64_t sum = 0;
+      for (auto& c : counters) sum += c->n.load();
+      return sum;
+    };
+    WaitUntil([&] { return total() >= expected; }, std::chrono::seconds(60));
+    double seconds =
+        std::chrono::duration<double>(Clock::now() - start).count();
+    state.SetIterationTime(seconds);
+    state.counters["events_per_s"] = static_cast<double>(total()) / seconds;
+    state.counters["lost"] = static_cast<double>(expected - total());
+    for (auto* s : subs) natsSubscription_Destroy(s);
+    for (auto* c : conns) natsConnection_Destroy(c);
+    natsConnection_Destroy(pub);
+  }
+}
+BENCHMARK(BM_TcpNatsFanout)
+    ->Arg(1)
+    ->Arg(4)
+    ->Iterations(1)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+
+void EchoMessage(natsConnection* nc, natsSubscription*, natsMsg* msg, void*) {
+  std::string payload(kPayload, 'x');
+  natsConnection_Publish(nc, natsMsg_GetReply(msg), payload.data(),
+                         static_cast<int>(payload.size()));
+  natsMsg_Destroy(msg);
+}
+
+void BM_TcpNatsRequestReply(benchmark::State& state) {
+  for (auto _ : state) {
+    NatsServer server(false);
+    natsConnection* responder = server.Connect();
+    natsConnection* requester = server.Connect();
+    natsSubscription* sub = nullptr;
+    natsConnection_QueueSubscribe(&sub, responder, "bench.echo", "echo",
+                                  EchoMessage, nullptr);
+    natsConnection_Flush(responder);
+    std::string payload(kPayload, 'x');
+    std::vector<double> us;
+    auto start = Clock::now();
+    for (int i = 0; i < kRoundTrips + 200; ++i) {
+      auto t0 = Clock::now();
+      natsMsg* reply = nullptr;
+      if (natsConnection_Request(
+              &reply, requester, "bench.echo", payload.data(),
+              static_cast<int>(payload.size()), 5000) != NATS_OK) {
+        Fatal("nats request failed");
+      }
+      natsMsg_Destroy(reply);
+      if (i >= 200) {
+        us.push_back(
+            std::chrono::duration<double, std::micro>(Clock::now() - t0)
+                .count());
+      }
+    }
+    state.SetIterationTime(
+        std::chrono::duration<double>(Clock::now() - start).count());
+    ReportPercentiles(state, &us);
+    natsSubscription_Destroy(sub);
+    natsConnection_Destroy(responder);
+    natsConnection_Destroy(requester);
+  }
+}
+BENCHMARK(BM_TcpNatsRequestReply)
+    ->Iterations(1)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+
+// JetStream: a file-backed stream, 16 connections publishing async with
+// at most kDurableWindow unacknowledged each.
+void BM_TcpJetStreamDurablePublish(benchmark::State& state) {
+  for (auto _ : state) {
+    NatsServer server(true);
+    natsConnection* admin = server.Connect();
+    jsCtx* admin_js = nullptr;
+    natsConnection_JetStream(&admin_js, admin, nullptr);
+    jsStreamConfig config;
+    jsStreamConfig_Init(&config);
+    config.Name = "BENCH";
+    const char* subjects[] = {"bench.durable"};
+    config.Subjects = subjects;
+    config.SubjectsLen = 1;
+    config.Storage = js_FileStorage;
+    jsErrCode jerr;
+    if (js_AddStream(nullptr, admin_js, &config, nullptr, &jerr) != NATS_OK) {
+      Fatal("jetstream stream creation failed");
+    }
+    std::vector<natsConnection*> conns;
+    std::vector<jsCtx*> contexts;
+    for (int i = 0; i < kDurablePublishers; ++i) {
+      conns.push_back(server.Connect());
+      jsOptions options;
+      jsOptions_Init(&options);
+      options.PublishAsync.MaxPending = kDurableWindow;
+      jsCtx* js = nullptr;
+      natsConnection_JetStream(&js, conns.back(), &options);
+      contexts.push_back(js);
+    }
+    uint64_t per_publisher = kDurableEvents / kDurablePublishers;
+    std::string payload(kPayload, 'x');
+    auto start = Clock::now();
+    std::vector<std::thread> threads;
+    std::atomic<uint64_t> failed{0};
+    for (int p = 0; p < kDurablePublishers; ++p) {
+      threads.emplace_back([&, p] {
+        for (uint64_t i = 0; i < per_publisher; ++i) {
+          if (js_PublishAsync(contexts[p], "bench.durable", payload.data(),
+                              static_cast<int>(payload.size()),
+                              nullptr) != NATS_OK) {
+            failed.fetch_add(1);
+          }
+        }
+        jsPubOptions wait;
+        jsPubOptions_Init(&wait);
+        wait.MaxWait = 60000;
+        if (js_PublishAsyncComplete(contexts[p], &wait) != NATS_OK) {
+          failed.fetch_add(1);
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    double seconds =
+        std::chrono::duration<double>(Clock::now() - start).count();
+    state.SetIterationTime(seconds);
+    state.counters["acked_per_s"] =
+        static_cast<double>(per_publisher * kDurablePublishers - failed) /
+        seconds;
+    state.counters["failed"] = static_cast<double>(failed);
+    for (auto* js : contexts) jsCtx_Destroy(js);
+    for (auto* c : conns) natsConnection_Destroy(c);
+    jsCtx_Destroy(admin_js);
+    natsConnection_Destroy(admin);
+  }
+}
+BENCHMARK(BM_TcpJetStreamDurablePublish)
+    ->Iterations(1)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+
+#endif  // EVENTMESH_HAVE_NATS
+
+}  // namespace
+}  // namespace eventmesh

@@ -1,0 +1,43 @@
+// The server's configuration: defaults, then the TOML file, then
+// EVENTMESH_* environment variables, then command-line flags.
+//
+// Not thread-safe; built once by main().
+
+#ifndef EVENTMESH_TOOLS_EVENTMESH_SERVER_SERVER_CONFIG_H_
+#define EVENTMESH_TOOLS_EVENTMESH_SERVER_SERVER_CONFIG_H_
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "eventmesh/log.h"
+#include "eventmesh/mesh.h"
+#include "eventmesh/status.h"
+#include "net/tcp_server.h"
+
+namespace eventmesh::server {
+
+struct ServerConfig {
+  // Where the mesh stores its data: a directory, or "mem:".
+  std::string data = "./data";
+  LogLevel log_level = LogLevel::kInfo;
+  MeshOptions mesh;
+  net::TcpServerOptions tcp;  // tcp.listen defaults to 127.0.0.1:10000
+};
+
+// Applies the TOML document `text` (named `origin` in errors) to `config`.
+// Unknown keys are errors, so a typo does not pass silently.
+Status ApplyToml(std::string_view text, std::string_view origin,
+                 ServerConfig* config);
+
+// Applies EVENTMESH_LISTEN, EVENTMESH_DATA, EVENTMESH_DURABILITY,
+// EVENTMESH_LOG_LEVEL and EVENTMESH_MAX_CONNECTIONS from `env`.
+Status ApplyEnvironment(const std::map<std::string, std::string>& env,
+                        ServerConfig* config);
+
+bool ParseLogLevel(std::string_view name, LogLevel* level);
+
+}  // namespace eventmesh::server
+
+#endif  // EVENTMESH_TOOLS_EVENTMESH_SERVER_SERVER_CONFIG_H_
