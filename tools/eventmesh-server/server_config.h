@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cluster/cluster.h"
 #include "eventmesh/log.h"
 #include "eventmesh/mesh.h"
 #include "eventmesh/status.h"
@@ -24,6 +25,9 @@ struct ServerConfig {
   LogLevel log_level = LogLevel::kInfo;
   MeshOptions mesh;
   net::TcpServerOptions tcp;  // tcp.listen defaults to 127.0.0.1:10000
+  // [cluster]: present turns the mesh of nodes on (docs/cluster.md).
+  bool cluster_enabled = false;
+  cluster::ClusterOptions cluster;
 };
 
 // Applies the TOML document `text` (named `origin` in errors) to `config`.
