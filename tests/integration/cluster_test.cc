@@ -125,13 +125,28 @@ class Node {
   std::string tcp_address_, cluster_address_;
 };
 
-std::unique_ptr<Mesh> Connect(const std::string& url) {
+// A client connection and its subscriptions, which go first.
+struct Client {
+  std::unique_ptr<Mesh> mesh;
+  std::vector<std::unique_ptr<Subscription>> subs;
+  ~Client() { subs.clear(); }
+  Mesh* get() { return mesh.get(); }
+  void Keep(Result<std::unique_ptr<Subscription>> s) {
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    if (s.ok()) subs.push_back(std::move(s).value());
+  }
+};
+
+std::unique_ptr<Client> Connect(const std::string& url) {
   MeshOptions options;
   options.connect_timeout = seconds(10);
   options.call_timeout = seconds(20);
   auto mesh = Mesh::Open(url, options);
   EXPECT_TRUE(mesh.ok()) << mesh.status().ToString();
-  return mesh.ok() ? std::move(mesh).value() : nullptr;
+  if (!mesh.ok()) return nullptr;
+  auto client = std::make_unique<Client>();
+  client->mesh = std::move(mesh).value();
+  return client;
 }
 
 struct Collected {
@@ -179,6 +194,8 @@ std::string Tag(const std::string& prefix, int i) {
 }
 
 TEST(ClusterServers, ThreeNodes) {
+  // Declared first: handlers may run until the clients are gone.
+  Collected bcast_b, bcast_c, w_a, w_b, w_c, crew_b, crew_c, crew_c2;
   TempDir dir;
   auto a = std::make_unique<Node>(dir, "a", std::vector<std::string>{});
   ASSERT_FALSE(a->cluster_address().empty()) << a->Log();
@@ -193,35 +210,29 @@ TEST(ClusterServers, ThreeNodes) {
 
   // Subscribers: broadcast on b and c, group "workers" on all three,
   // group "crew" on b and c only, a responder on a.
-  Collected bcast_b, bcast_c, w_a, w_b, w_c, crew_b, crew_c;
   SubscribeOptions workers, crew;
   workers.group = "workers";
   crew.group = "crew";
-  std::vector<std::unique_ptr<Subscription>> subs;
-  auto keep = [&](Result<std::unique_ptr<Subscription>> s) {
-    ASSERT_OK(s.status());
-    subs.push_back(std::move(s).value());
-  };
-  keep(cb->Subscribe("orders.>", bcast_b.handler()));
-  keep(cc->Subscribe("orders.*", bcast_c.handler()));
-  keep(ca->Subscribe("jobs.>", w_a.handler(), workers));
-  keep(cb->Subscribe("jobs.>", w_b.handler(), workers));
-  keep(cc->Subscribe("jobs.>", w_c.handler(), workers));
-  keep(cb->Subscribe("crew.>", crew_b.handler(), crew));
-  auto crew_sub_c = cc->Subscribe("crew.>", crew_c.handler(), crew);
-  ASSERT_OK(crew_sub_c.status());
-  keep(ca->Subscribe("math.double", [&](const Delivery& d) {
+  cb->Keep(cb->mesh->Subscribe("orders.>", bcast_b.handler()));
+  cc->Keep(cc->mesh->Subscribe("orders.*", bcast_c.handler()));
+  ca->Keep(ca->mesh->Subscribe("jobs.>", w_a.handler(), workers));
+  cb->Keep(cb->mesh->Subscribe("jobs.>", w_b.handler(), workers));
+  cc->Keep(cc->mesh->Subscribe("jobs.>", w_c.handler(), workers));
+  cb->Keep(cb->mesh->Subscribe("crew.>", crew_b.handler(), crew));
+  cc->Keep(cc->mesh->Subscribe("crew.>", crew_c.handler(), crew));
+  Mesh* responder = ca->get();
+  ca->Keep(ca->mesh->Subscribe("math.double", [responder](const Delivery& d) {
     Event reply = MakeEvent(d.event().data + d.event().data);
-    ca->Reply(d.event(), std::move(reply)).IgnoreError();
+    responder->Reply(d.event(), std::move(reply)).IgnoreError();
   }));
   ASSERT_TRUE(WaitFor(
       [&] {
-        return Sees(ca.get(), "b", "up", 3) && Sees(ca.get(), "c", "up", 3) &&
-               Sees(cb.get(), "c", "up") && Sees(cc.get(), "a", "up", 2) &&
-               Sees(cc.get(), "b", "up");
+        return Sees(ca->get(), "b", "up", 3) && Sees(ca->get(), "c", "up", 3) &&
+               Sees(cb->get(), "c", "up") && Sees(cc->get(), "a", "up", 2) &&
+               Sees(cc->get(), "b", "up");
       },
       seconds(15)))
-      << Nodes(ca.get()).dump();
+      << Nodes(ca->get()).dump();
 
   // Broadcast: everything published on a reaches b and c once.
   constexpr int kBroadcast = 1000;
@@ -231,7 +242,7 @@ TEST(ClusterServers, ThreeNodes) {
     e.topic = "orders.new";
     batch.push_back(std::move(e));
   }
-  ASSERT_OK(ca->PublishBatch(std::move(batch)).status());
+  ASSERT_OK(ca->mesh->PublishBatch(std::move(batch)).status());
   ASSERT_TRUE(WaitFor(
       [&] {
         return bcast_b.size() == kBroadcast && bcast_c.size() == kBroadcast;
@@ -241,7 +252,7 @@ TEST(ClusterServers, ThreeNodes) {
 
   // Group on three nodes, published on each: each event exactly once.
   constexpr int kJobsPerNode = 200;
-  Mesh* publishers[] = {ca.get(), cb.get(), cc.get()};
+  Mesh* publishers[] = {ca->get(), cb->get(), cc->get()};
   for (int p = 0; p < 3; ++p) {
     for (int i = 0; i < kJobsPerNode; ++i) {
       ASSERT_OK(
@@ -256,7 +267,7 @@ TEST(ClusterServers, ThreeNodes) {
 
   // Group only on b and c, published on a: shared between them.
   for (int i = 0; i < 200; ++i) {
-    ASSERT_OK(ca->Publish("crew.x", MakeEvent(Tag("c", i))).status());
+    ASSERT_OK(ca->mesh->Publish("crew.x", MakeEvent(Tag("c", i))).status());
   }
   ASSERT_TRUE(WaitFor([&] { return crew_b.size() + crew_c.size() == 200; },
                       seconds(20)));
@@ -265,8 +276,8 @@ TEST(ClusterServers, ThreeNodes) {
 
   // Request on c, answered on a.
   for (int i = 0; i < 10; ++i) {
-    auto reply =
-        cc->Request("math.double", MakeEvent(std::to_string(i)), seconds(5));
+    auto reply = cc->mesh->Request("math.double", MakeEvent(std::to_string(i)),
+                                   seconds(5));
     ASSERT_OK(reply.status());
     EXPECT_EQ(reply->data, std::to_string(i) + std::to_string(i));
   }
@@ -278,21 +289,21 @@ TEST(ClusterServers, ThreeNodes) {
   std::atomic<int> first_after_down{-1};
   std::thread publisher([&] {
     for (int i = 0; !stop.load() && i < 100000; ++i) {
-      if (!ca->Publish("crew.x", MakeEvent(Tag("k", i))).ok()) break;
+      if (!ca->mesh->Publish("crew.x", MakeEvent(Tag("k", i))).ok()) break;
       published.store(i + 1);
       std::this_thread::sleep_for(milliseconds(2));
     }
   });
   ASSERT_TRUE(WaitFor([&] { return published.load() > 100; }, seconds(10)));
-  crew_sub_c->reset();
   cc.reset();
   c->Kill(SIGKILL);
   auto killed = std::chrono::steady_clock::now();
-  ASSERT_TRUE(WaitFor([&] { return Sees(ca.get(), "c", "down"); }, seconds(5)));
+  ASSERT_TRUE(
+      WaitFor([&] { return Sees(ca->get(), "c", "down"); }, seconds(5)));
   auto detected = std::chrono::steady_clock::now() - killed;
   first_after_down.store(published.load());
   EXPECT_LT(detected, milliseconds(kDownAfterMs * 3));
-  EXPECT_TRUE(Sees(ca.get(), "c", "down", 0));
+  EXPECT_TRUE(Sees(ca->get(), "c", "down", 0));
   std::this_thread::sleep_for(milliseconds(300));
   stop.store(true);
   publisher.join();
@@ -325,13 +336,12 @@ TEST(ClusterServers, ThreeNodes) {
                              std::vector<std::string>{b->cluster_address()});
   cc = Connect(c->url());
   ASSERT_TRUE(cc);
-  Collected crew_c2;
-  keep(cc->Subscribe("crew.>", crew_c2.handler(), crew));
+  cc->Keep(cc->mesh->Subscribe("crew.>", crew_c2.handler(), crew));
   ASSERT_TRUE(
-      WaitFor([&] { return Sees(ca.get(), "c", "up", 2); }, seconds(15)));
+      WaitFor([&] { return Sees(ca->get(), "c", "up", 2); }, seconds(15)));
   size_t before_b = crew_b.size();
   for (int i = 0; i < 200; ++i) {
-    ASSERT_OK(ca->Publish("crew.x", MakeEvent(Tag("r", i))).status());
+    ASSERT_OK(ca->mesh->Publish("crew.x", MakeEvent(Tag("r", i))).status());
   }
   ASSERT_TRUE(
       WaitFor([&] { return crew_b.size() - before_b + crew_c2.size() == 200; },
@@ -340,16 +350,17 @@ TEST(ClusterServers, ThreeNodes) {
 
   // SIGSTOP b: a hang, not a crash, is detected too; c takes the crew.
   b->Kill(SIGSTOP);
-  ASSERT_TRUE(WaitFor([&] { return Sees(ca.get(), "b", "down"); }, seconds(5)));
+  ASSERT_TRUE(
+      WaitFor([&] { return Sees(ca->get(), "b", "down"); }, seconds(5)));
   size_t before_c = crew_c2.size();
   for (int i = 0; i < 100; ++i) {
-    ASSERT_OK(ca->Publish("crew.x", MakeEvent(Tag("s", i))).status());
+    ASSERT_OK(ca->mesh->Publish("crew.x", MakeEvent(Tag("s", i))).status());
   }
   ASSERT_TRUE(
       WaitFor([&] { return crew_c2.size() - before_c == 100; }, seconds(20)));
   b->Kill(SIGCONT);
   ASSERT_TRUE(
-      WaitFor([&] { return Sees(ca.get(), "b", "up", 2); }, seconds(15)));
+      WaitFor([&] { return Sees(ca->get(), "b", "up", 2); }, seconds(15)));
 
   std::printf(
       "counts: broadcast published %d, delivered b %zu c %zu; workers "
@@ -368,7 +379,6 @@ TEST(ClusterServers, ThreeNodes) {
       ASSERT_EQ(w_a.count(t) + w_b.count(t) + w_c.count(t), 1u) << t;
     }
   }
-  subs.clear();
   ca.reset();
   cb.reset();
   cc.reset();
