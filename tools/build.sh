@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Configures and builds EventMesh into build/<type>. Usage:
-#   tools/build.sh [release|debug|asan|tsan] [extra cmake args...]
+#   tools/build.sh [release|debug|asan|tsan] [cmake args...] [--target T]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,9 +17,26 @@ case "$kind" in
                -DEVENTMESH_SANITIZE=thread -DEVENTMESH_BUILD_PYTHON=OFF) ;;
   *) echo "usage: tools/build.sh [release|debug|asan|tsan]" >&2; exit 2 ;;
 esac
-command -v ccache >/dev/null && args+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache
-                                       -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+if command -v ccache >/dev/null; then
+  # Paths relative to the checkout, so another clone hits the same cache.
+  export CCACHE_BASEDIR=$PWD
+  args+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache
+         -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+fi
 [ "${CI:-}" = "true" ] && args+=(-DEVENTMESH_WERROR=ON)
 
-cmake -S . -B "build/$kind" "${args[@]}" "$@" >/dev/null
-cmake --build "build/$kind" -j "$(nproc)"
+# Arguments after the kind go to CMake, except "--target NAME", which
+# builds only that target.
+targets=()
+cmake_args=()
+while [ $# -gt 0 ]; do
+  if [ "$1" = "--target" ] && [ $# -gt 1 ]; then
+    targets+=(--target "$2")
+    shift 2
+  else
+    cmake_args+=("$1")
+    shift
+  fi
+done
+cmake -S . -B "build/$kind" "${args[@]}" "${cmake_args[@]}" >/dev/null
+cmake --build "build/$kind" -j "$(nproc)" "${targets[@]}"

@@ -19,10 +19,11 @@ namespace eventmesh::net {
 namespace {
 
 void CheckBodyError(const Status& s) {
-  FUZZ_CHECK(s.ok() || (s.code() == StatusCode::kInvalidArgument &&
-                        !s.message().empty()) ||
-                 s.code() == StatusCode::kDataLoss,
-             "a body decoder failed with an unexpected code: " + s.ToString());
+  FUZZ_CHECK(
+      s.ok() ||
+          (s.code() == StatusCode::kInvalidArgument && !s.message().empty()) ||
+          s.code() == StatusCode::kDataLoss,
+      "a body decoder failed with an unexpected code: " + s.ToString());
 }
 
 void CheckHello(std::string_view body) {
@@ -62,10 +63,10 @@ void CheckDeliver(std::string_view body) {
   CheckBodyError(s);
   if (!s.ok()) return;
   for (const DeliveryItem& item : deliver.items) {
-    FUZZ_CHECK(item.event.data() >= body.data() &&
-                   item.event.data() + item.event.size() <=
-                       body.data() + body.size(),
-               "a delivery's event points outside the body");
+    FUZZ_CHECK(
+        item.event.data() >= body.data() &&
+            item.event.data() + item.event.size() <= body.data() + body.size(),
+        "a delivery's event points outside the body");
     CheckBodyError(DecodeBinary(item.event).status());
   }
 }

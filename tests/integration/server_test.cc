@@ -125,9 +125,14 @@ class Process {
   pid_t pid_ = -1;
 };
 
-const char* ServerBinary() {
-  const char* path = std::getenv("EVENTMESH_SERVER");
-  return path != nullptr ? path : "eventmesh-server";
+// EVENTMESH_SERVER, else the build tree's binary (ctest passes only the
+// first variable of a list to gtest-discovered tests).
+std::string ServerBinary() {
+  if (const char* path = std::getenv("EVENTMESH_SERVER")) return path;
+  if (const char* build = std::getenv("EVENTMESH_BUILD_DIR")) {
+    return std::string(build) + "/tools/eventmesh-server/eventmesh-server";
+  }
+  return "eventmesh-server";
 }
 
 // eventmesh-server on `listen` with data in `data`.

@@ -385,6 +385,92 @@ TEST(Tcp, SlowConsumerIsHeldBackByCredit) {
   ASSERT_TRUE(WaitFor([&] { return got >= 64; }));
 }
 
+// A client speaking the protocol by hand: connects, says hello, and reads
+// frames with a deadline.
+class RawClient {
+ public:
+  explicit RawClient(const std::string& address) {
+    sockaddr_storage addr;
+    EXPECT_OK(ParseHostPort(address, &addr));
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    EXPECT_EQ(
+        connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(sockaddr_in)),
+        0);
+    timeval tv{0, 20000};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    HelloBody hello;
+    hello.versions = {kProtocolVersion};
+    std::string body;
+    EncodeHello(hello, &body);
+    Send(FrameType::kHello, 0, body);
+  }
+  ~RawClient() { close(fd_); }
+  void Send(FrameType type, uint64_t id, std::string_view body) {
+    std::string out;
+    AppendFrame(type, id, body, &out);
+    EXPECT_EQ(write(fd_, out.data(), out.size()),
+              static_cast<ssize_t>(out.size()));
+  }
+  // Frames received within `wait`.
+  std::vector<std::pair<FrameType, std::string>> Read(milliseconds wait) {
+    std::vector<std::pair<FrameType, std::string>> frames;
+    auto deadline = std::chrono::steady_clock::now() + wait;
+    char buf[65536];
+    while (std::chrono::steady_clock::now() < deadline) {
+      ssize_t n = read(fd_, buf, sizeof(buf));
+      if (n > 0) decoder_.Append(std::string_view(buf, n));
+      Frame frame;
+      while (*decoder_.Next(&frame)) {
+        frames.emplace_back(frame.type, std::string(frame.body));
+      }
+    }
+    return frames;
+  }
+
+ private:
+  int fd_ = -1;
+  FrameDecoder decoder_;
+};
+
+size_t CountDeliveries(
+    const std::vector<std::pair<FrameType, std::string>>& frames) {
+  size_t count = 0;
+  for (const auto& [type, body] : frames) {
+    if (type != FrameType::kDeliver) continue;
+    DeliverBody deliver;
+    EXPECT_OK(DecodeDeliver(body, &deliver));
+    count += deliver.items.size();
+  }
+  return count;
+}
+
+TEST(Tcp, ServerNeverSendsBeyondTheGrantedCredit) {
+  ServedMesh served;
+  RawClient raw(served.server()->address());
+  SubscribeBody subscribe;
+  subscribe.sub_id = 1;
+  subscribe.pattern = "credit.t";
+  subscribe.credit = 5;
+  std::string body;
+  EncodeSubscribe(subscribe, &body);
+  raw.Send(FrameType::kSubscribe, 7, body);
+  auto frames = raw.Read(milliseconds(200));
+  ASSERT_GE(frames.size(), 2u);
+  EXPECT_EQ(frames[0].first, FrameType::kWelcome);
+  EXPECT_EQ(frames[1].first, FrameType::kOk);
+
+  auto publisher = served.Connect();
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_OK(publisher->Publish("credit.t", MakeEvent("x")).status());
+  }
+  EXPECT_EQ(CountDeliveries(raw.Read(milliseconds(300))), 5u);
+
+  body.clear();
+  EncodeCredit({1, 10}, &body);
+  raw.Send(FrameType::kCredit, 0, body);
+  EXPECT_EQ(CountDeliveries(raw.Read(milliseconds(300))), 10u);
+}
+
 TEST(Tcp, ClientReportsUnreachableServer) {
   MeshOptions options;
   options.connect_timeout = milliseconds(300);

@@ -387,7 +387,9 @@ void RemoteMesh::OnConnected(int status) {
     LinkDown(UvStatus(status, "connecting to " + address_));
     return;
   }
-  decoder_ = FrameDecoder(kDefaultMaxFrameBytes);
+  // Accept any frame a server may send: one event of the largest size
+  // the codec allows, with room for the frame around it.
+  decoder_ = FrameDecoder(kMaxEncodedEventSize + (1u << 20));
   hello_done_ = false;
   last_read_ = last_write_ = MonotonicNanos();
   uv_read_start(

@@ -540,8 +540,14 @@ void Connection::OnDeliveries(const std::shared_ptr<ServerSub>& sub,
 // Moves held deliveries into one deliver frame, as far as credit allows.
 void Connection::SendWithinCreditLocked(ServerSub* sub) {
   if (sub->held.empty() || sub->credit == 0 || closed_) return;
+  // Frames stay under the frame limit (a single larger event goes alone).
+  const size_t frame_budget = server_->options().max_frame_bytes / 2;
   DeliverWriter writer = BeginDeliver(sub->sub_id, &out_);
   while (!sub->held.empty() && sub->credit > 0) {
+    if (writer.count > 0 && out_.size() - writer.frame_start > frame_budget) {
+      FinishDeliver(writer, &out_);
+      writer = BeginDeliver(sub->sub_id, &out_);
+    }
     AppendDeliveryLocked(sub, sub->held.front(), &writer);
     held_bytes_ -= std::min(held_bytes_, sub->held.front().event().ByteSize());
     sub->held.pop_front();
