@@ -489,6 +489,17 @@ TEST(EventCodec, DeeplyNestedJsonIsRefused) {
   EXPECT_EQ(DecodeJsonOrDie(EncodeJson(e)).data, e.data);
 }
 
+TEST(EventCodec, JsonDataAtTheDepthLimitStillReadsBack) {
+  for (int depth = 120; depth <= 130; ++depth) {
+    Event e = WithoutMeshFields(SampleEvent());
+    e.data = std::string(depth, '[') + std::string(depth, ']');
+    EXPECT_EQ(DecodeJsonOrDie(EncodeJson(e)), e) << depth;
+    Result<std::vector<Event>> batch = DecodeJsonBatch(EncodeJsonBatch({e}));
+    ASSERT_TRUE(batch.ok()) << depth << ": " << batch.status().ToString();
+    EXPECT_EQ(batch->front(), e);
+  }
+}
+
 TEST(EventCodec, JsonOfAttributesThatAreNotUtf8IsStillValidJson) {
   Event e = SampleEvent();
   e.subject = "a\xff\xc3(b\x01";

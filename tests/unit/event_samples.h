@@ -91,10 +91,4 @@ inline void PrintTo(const Event& e, std::ostream* os) {
 
 }  // namespace eventmesh
 
-#define EM_EXPECT_OK(expr)                       \
-  do {                                           \
-    const auto& em_s_ = (expr);                  \
-    EXPECT_TRUE(em_s_.ok()) << em_s_.ToString(); \
-  } while (0)
-
 #endif  // EVENTMESH_TESTS_UNIT_EVENT_SAMPLES_H_

@@ -238,6 +238,7 @@ TEST(Event, EqualityComparesEveryField) {
     Event b = SampleEvent();
     changes[i](&b);
     EXPECT_FALSE(a == b) << "change " << i;
+    EXPECT_TRUE(a != b) << "change " << i;
   }
 }
 

@@ -197,6 +197,28 @@ TEST(Filter, ToJsonReadsBackToTheSameConditions) {
   }
 }
 
+TEST(Filter, ToJsonKeepsSeveralAttributesInOneDialectObject) {
+  const std::string json =
+      R"([{"not":{"exact":{"type":"order.created","region":"eu1"}}}])";
+  EXPECT_EQ(FromJsonOrDie(json).ToJson(), json);
+  EXPECT_EQ(
+      Filter::Any({Filter::All({Filter::Prefix("type", "a"),
+                                Filter::Prefix("type", "b")})})
+          .ToJson(),
+      R"([{"any":[{"all":[{"prefix":{"type":"a"}},{"prefix":{"type":"b"}}]}]}])");
+}
+
+TEST(Filter, FiltersAtTheNestingLimitReadBackFromTheirJson) {
+  // 30 "not" levels around a two-attribute exact: 63 JSON levels.
+  std::string json = "[";
+  for (int i = 0; i < 30; ++i) json += R"({"not":)";
+  json += R"({"exact":{"type":"x","id":"y"}})";
+  json += std::string(30, '}') + "]";
+  const Filter f = FromJsonOrDie(json);
+  EXPECT_EQ(f.ToJson(), json);
+  EXPECT_EQ(FromJsonOrDie(f.ToJson()).ToJson(), json);
+}
+
 TEST(Filter, OneFilterCanBeUsedFromManyThreads) {
   const Filter f = FromJsonOrDie(
       R"([{"prefix":{"type":"order."}},{"not":{"exact":{"region":"us1"}}}])");

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
+#include <vector>
 
 namespace eventmesh {
 namespace {
@@ -196,6 +198,69 @@ TEST(ValidatePattern, AppliesTheTopicRules) {
   EXPECT_EQ(PatternError(many), "pattern '" + many.substr(0, 64) +
                                     "...' has 33 tokens; at most 32 are "
                                     "allowed");
+}
+
+// The naming rules written as plainly as possible, as an oracle for the
+// validators (which take a fast path for ordinary topics).
+bool PlainlyValid(std::string_view name, bool is_pattern) {
+  if (name.empty() || name.size() > kMaxTopicBytes) return false;
+  std::vector<std::string_view> tokens;
+  size_t start = 0;
+  for (size_t dot; (dot = name.find('.', start)) != name.npos;
+       start = dot + 1) {
+    tokens.push_back(name.substr(start, dot - start));
+  }
+  tokens.push_back(name.substr(start));
+  if (tokens.size() > kMaxTopicTokens) return false;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    std::string_view token = tokens[i];
+    if (token.empty()) return false;
+    if (is_pattern && token == "*") continue;
+    if (is_pattern && token == ">" && i + 1 == tokens.size()) continue;
+    size_t first = 0;
+    if (i == 0 && token[0] == '$') {
+      if (token.size() == 1) return false;
+      first = 1;
+    }
+    for (char c : token.substr(first)) {
+      bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                (c >= '0' && c <= '9') || c == '_' || c == '-' || c == ':';
+      if (!ok) return false;
+    }
+  }
+  return true;
+}
+
+TEST(ValidateTopic, AgreesWithThePlainRulesOnRandomNames) {
+  std::mt19937 rng(12345);
+  const std::string alphabet = "aZ7_-:.*>$ \xc3";
+  size_t accepted = 0;
+  for (int i = 0; i < 200000; ++i) {
+    // Mostly short names; every 100th is near the length limit, every
+    // 50th has about 32 tokens.
+    size_t length = rng() % 13;
+    if (i % 100 == 0) length = 250 + rng() % 10;
+    std::string name;
+    for (size_t j = 0; j < length; ++j) {
+      name += alphabet[rng() % alphabet.size()];
+    }
+    if (i % 50 == 1) {
+      name = "a";
+      for (size_t j = 0, n = 30 + rng() % 4; j < n; ++j) name += ".b";
+    }
+    Status topic = ValidateTopic(name);
+    Status pattern = ValidatePattern(name);
+    ASSERT_EQ(topic.ok(), PlainlyValid(name, false)) << name;
+    ASSERT_EQ(pattern.ok(), PlainlyValid(name, true)) << name;
+    if (!topic.ok()) {
+      ASSERT_EQ(topic.message().rfind("topic", 0), 0u) << topic.message();
+    }
+    if (!pattern.ok()) {
+      ASSERT_EQ(pattern.message().rfind("pattern", 0), 0u) << pattern.message();
+    }
+    accepted += topic.ok();
+  }
+  EXPECT_GT(accepted, 1000u);  // the valid side is exercised too
 }
 
 TEST(PatternMatches, ExactPatternsMatchOnlyTheSameTopic) {

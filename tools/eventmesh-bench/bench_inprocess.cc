@@ -19,6 +19,7 @@
 // publish from the time its handler sees it.
 
 #include <benchmark/benchmark.h>
+#include <time.h>
 #include <zmq.h>
 
 #include <algorithm>
@@ -56,6 +57,7 @@ using PublishDoneFn = Mesh::PublishDone;
 struct alignas(64) Receiver {
   std::atomic<uint64_t> received{0};
   std::atomic<uint64_t> out_of_order{0};
+  std::atomic<uint64_t> handler_calls{0};
   uint64_t last_sequence = 0;
   bool record_latency = false;
   std::vector<int64_t> latencies_ns;
@@ -87,6 +89,15 @@ void RecordLatency(Receiver* r, const void* data, size_t size) {
   r->latencies_ns.push_back(MonotonicNanos() - sent);
 }
 
+// CPU time of the whole process, every thread included. On a shared
+// machine wall-clock rates swing with other work; CPU spent per event
+// shows how much work delivery takes, whatever the machine is doing.
+int64_t ProcessCpuNanos() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
 // Waits until every receiver has counted `expected`; false on timeout.
 bool WaitForAll(const Receivers& receivers, uint64_t expected) {
   int64_t deadline = MonotonicNanos() + kDeliveryTimeoutNanos;
@@ -114,11 +125,14 @@ uint64_t OutOfOrder(const Receivers& receivers) {
   return total;
 }
 
+// `cpu_ns`: process CPU time spent in the timed part of the iterations.
 void ReportThroughput(benchmark::State& state, const Receivers& receivers,
-                      uint64_t published) {
+                      uint64_t published, int64_t cpu_ns) {
   double delivered = static_cast<double>(published * receivers.size());
   state.counters["events_per_s"] =
       benchmark::Counter(delivered, benchmark::Counter::kIsRate);
+  state.counters["cpu_ns_per_delivery"] =
+      static_cast<double>(cpu_ns) / std::max(delivered, 1.0);
   state.counters["subscribers"] = static_cast<double>(receivers.size());
 }
 
@@ -210,6 +224,7 @@ class MeshBench {
     if (batch_handler) {
       auto handler = [r](const std::vector<Delivery>& batch) {
         for (const Delivery& d : batch) OnMeshEvent(r, d.event());
+        r->handler_calls.fetch_add(1, std::memory_order_relaxed);
         r->received.fetch_add(batch.size(), std::memory_order_release);
       };
       EM_ASSIGN_OR_RETURN(auto sub, mesh_->SubscribeBatch(kTopic, handler));
@@ -301,14 +316,16 @@ Status PublishBatches(Mesh& mesh, uint64_t count) {
 // failing the benchmark.
 template <typename PublishFn>
 uint64_t RunMeshThroughput(benchmark::State& state, MeshBench& bench,
-                           PublishFn publish) {
+                           PublishFn publish, int64_t* cpu_ns) {
   uint64_t published = 0;
   for (auto _ : state) {
     int64_t start = MonotonicNanos();
+    int64_t cpu_start = ProcessCpuNanos();
     Status s = publish(kEventsPerIteration);
     published += kEventsPerIteration;
     bool arrived = s.ok() && WaitForAll(bench.receivers(), published);
     state.SetIterationTime((MonotonicNanos() - start) / 1e9);
+    *cpu_ns += ProcessCpuNanos() - cpu_start;
     if (!s.ok()) {
       state.SkipWithError(s.ToString().c_str());
       return 0;
@@ -328,10 +345,19 @@ uint64_t RunMeshThroughput(benchmark::State& state, MeshBench& bench,
 
 // Checks the mesh lost nothing, closes it and reports the rate.
 void FinishMeshThroughput(benchmark::State& state, MeshBench& bench,
-                          uint64_t published, const Status& publishes) {
+                          uint64_t published, int64_t cpu_ns,
+                          const Status& publishes) {
   Status s = publishes.ok() ? bench.Finish(published) : publishes;
   if (!s.ok()) return state.SkipWithError(s.ToString().c_str());
-  ReportThroughput(state, bench.receivers(), published);
+  ReportThroughput(state, bench.receivers(), published, cpu_ns);
+  // With batch handlers: how many events one hand-off to the callback
+  // pool carried, on average (1 would mean a hand-off per event).
+  uint64_t calls = 0;
+  for (const auto& r : bench.receivers()) calls += r->handler_calls.load();
+  if (calls != 0) {
+    state.counters["events_per_handler_call"] =
+        static_cast<double>(published * bench.receivers().size()) / calls;
+  }
 }
 
 void BM_InprocMeshPublishAsync(benchmark::State& state) {
@@ -339,12 +365,17 @@ void BM_InprocMeshPublishAsync(benchmark::State& state) {
   Status started = bench.Start(static_cast<int>(state.range(0)), false, false);
   if (!started.ok()) return state.SkipWithError(started.ToString().c_str());
   AsyncOutcomes outcomes;
-  uint64_t published = RunMeshThroughput(state, bench, [&](uint64_t count) {
-    PublishAsyncEvents(bench.mesh(), count, &outcomes);
-    return Status::Ok();
-  });
+  int64_t cpu_ns = 0;
+  uint64_t published = RunMeshThroughput(
+      state, bench,
+      [&](uint64_t count) {
+        PublishAsyncEvents(bench.mesh(), count, &outcomes);
+        return Status::Ok();
+      },
+      &cpu_ns);
   if (published == 0) return;
-  FinishMeshThroughput(state, bench, published, outcomes.Wait(published));
+  FinishMeshThroughput(state, bench, published, cpu_ns,
+                       outcomes.Wait(published));
 }
 BENCHMARK(BM_InprocMeshPublishAsync)
     ->ArgName("subs")
@@ -357,11 +388,13 @@ void BM_InprocMeshPublishBatch(benchmark::State& state) {
   MeshBench bench;
   Status started = bench.Start(static_cast<int>(state.range(0)), true, false);
   if (!started.ok()) return state.SkipWithError(started.ToString().c_str());
-  uint64_t published = RunMeshThroughput(state, bench, [&](uint64_t count) {
-    return PublishBatches(bench.mesh(), count);
-  });
+  int64_t cpu_ns = 0;
+  uint64_t published = RunMeshThroughput(
+      state, bench,
+      [&](uint64_t count) { return PublishBatches(bench.mesh(), count); },
+      &cpu_ns);
   if (published == 0) return;
-  FinishMeshThroughput(state, bench, published, Status::Ok());
+  FinishMeshThroughput(state, bench, published, cpu_ns, Status::Ok());
 }
 BENCHMARK(BM_InprocMeshPublishBatch)
     ->ArgName("subs")
@@ -510,8 +543,10 @@ void BM_InprocZmqPubSub(benchmark::State& state) {
   if (!error.empty()) return state.SkipWithError(error.c_str());
   std::string data;
   uint64_t published = 0;
+  int64_t cpu_ns = 0;
   for (auto _ : state) {
     int64_t start = MonotonicNanos();
+    int64_t cpu_start = ProcessCpuNanos();
     for (uint64_t i = 0; i < kEventsPerIteration; ++i) {
       StampData(&data);
       if (!bench.Send(data.data(), data.size())) {
@@ -521,13 +556,14 @@ void BM_InprocZmqPubSub(benchmark::State& state) {
     published += kEventsPerIteration;
     bool arrived = WaitForAll(bench.receivers(), published);
     state.SetIterationTime((MonotonicNanos() - start) / 1e9);
+    cpu_ns += ProcessCpuNanos() - cpu_start;
     if (!arrived) {
       return state.SkipWithError(
           LossMessage(bench.receivers(), published).c_str());
     }
   }
   bench.Stop();
-  ReportThroughput(state, bench.receivers(), published);
+  ReportThroughput(state, bench.receivers(), published, cpu_ns);
 }
 BENCHMARK(BM_InprocZmqPubSub)
     ->ArgName("subs")

@@ -209,5 +209,17 @@ BENCHMARK(BM_TopicLinearScanMatch)
     ->Range(10, 100000)
     ->MinTime(0.3);
 
+// ValidateTopic runs on every publish; an ordinary four-token topic.
+void BM_TopicValidate(benchmark::State& state) {
+  const std::string topic = "t4711.orders.order.created";
+  for (auto _ : state) {
+    Status s = ValidateTopic(topic);
+    benchmark::DoNotOptimize(s);
+  }
+  state.counters["validations_per_s"] = benchmark::Counter(
+      static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_TopicValidate);
+
 }  // namespace
 }  // namespace eventmesh

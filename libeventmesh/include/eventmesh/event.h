@@ -33,15 +33,17 @@ class Event {
   std::string datacontenttype;
   std::string dataschema;  // a URI
   // Extension attributes: names of 1 to 20 characters from [a-z0-9], none
-  // of them a core attribute name; string values. Kept in the order set.
+  // of them a core attribute name, "data", or a name the JSON format uses
+  // for the mesh fields ("topic", "sequence", "storedat"); string values.
+  // Kept in the order set.
   std::vector<std::pair<std::string, std::string>> extensions;
   // The payload as bytes; empty means no data.
   std::string data;
 
   // --- Set by the mesh when it accepts the event -------------------------
   std::string topic;
-  uint64_t sequence = 0;       // per topic, from 1; 0 before acceptance
-  int64_t stored_at_nanos = 0; // Unix nanoseconds when stored
+  uint64_t sequence = 0;        // per topic, from 1; 0 before acceptance
+  int64_t stored_at_nanos = 0;  // Unix nanoseconds when stored
 
   // The value of extension `name`, or nullptr.
   const std::string* Extension(std::string_view name) const;
@@ -61,7 +63,9 @@ class Event {
   // The encoded size estimate used for limits and metrics.
   size_t ByteSize() const;
 
+  // Compares every field above, mesh fields included.
   friend bool operator==(const Event& a, const Event& b);
+  friend bool operator!=(const Event& a, const Event& b) { return !(a == b); }
 };
 
 using EventPtr = std::shared_ptr<const Event>;

@@ -34,6 +34,8 @@ struct Filter::Node {
   bool Matches(const Event& event) const;
   void AppendJson(std::string* out) const;
   static void AppendFilterJson(const Filter& f, std::string* out);
+  bool IsLeaf() const { return kind <= Kind::kSuffix; }
+  bool IsMergeableAll() const;
 };
 
 namespace {
@@ -157,7 +159,36 @@ void Filter::Node::AppendFilterJson(const Filter& f, std::string* out) {
   }
 }
 
+// An "all" of leaves of one dialect on distinct attributes, which reads
+// back from one dialect object such as {"exact": {"type": .., "id": ..}}.
+bool Filter::Node::IsMergeableAll() const {
+  if (kind != Kind::kAll || children.empty()) return false;
+  const Node* first = children.front().node_.get();
+  for (size_t i = 0; i < children.size(); ++i) {
+    const Node* n = children[i].node_.get();
+    if (n == nullptr || !n->IsLeaf() || n->kind != first->kind) return false;
+    for (size_t j = 0; j < i; ++j) {
+      if (children[j].node_->attribute == n->attribute) return false;
+    }
+  }
+  return true;
+}
+
 void Filter::Node::AppendJson(std::string* out) const {
+  // Written in the shape FromJson read it from, so that writing and
+  // reading again never nests deeper.
+  if (IsMergeableAll()) {
+    out->push_back('{');
+    internal::AppendJsonKey(DialectName(children.front().node_->kind), out);
+    out->push_back('{');
+    for (size_t i = 0; i < children.size(); ++i) {
+      if (i > 0) out->push_back(',');
+      internal::AppendJsonKey(children[i].node_->attribute, out);
+      internal::AppendJsonString(children[i].node_->value, out);
+    }
+    out->append("}}");
+    return;
+  }
   out->push_back('{');
   internal::AppendJsonKey(DialectName(kind), out);
   switch (kind) {

@@ -59,11 +59,15 @@ void AppendOptionalMember(std::string_view key, std::string_view value,
   if (!value.empty()) AppendMember(key, value, out);
 }
 
+// The event object and a batch's array nest JSON data two levels deeper
+// than it is on its own; the decoder's limit must still hold.
+constexpr int kMaxEmbeddedDataDepth = internal::kMaxJsonDepth - 2;
+
 // JSON data is copied through as it is, unless it is the literal null,
 // which the format reads as "no data"; that goes as base64 to keep it.
 bool CanEmbedAsJson(const Event& e) {
   if (!IsJsonContentType(e.datacontenttype)) return false;
-  if (!internal::IsJsonText(e.data)) return false;
+  if (!internal::IsJsonText(e.data, kMaxEmbeddedDataDepth)) return false;
   std::string_view d = e.data;
   while (!d.empty() && std::isspace(static_cast<unsigned char>(d.front()))) {
     d.remove_prefix(1);
