@@ -460,7 +460,9 @@ void Cluster::Impl::DrainRouter() {
     }
   }
   // Outside state_mu_: delivery takes the mesh's lock, which our hook is
-  // called under.
+  // called under. TODO: a full kBlock subscription queue stalls this
+  // thread (and its heartbeats) for up to block_timeout; deliver peer
+  // events from a separate thread.
   if (!inject.empty()) mesh_->InjectRemote(inject);
 }
 
