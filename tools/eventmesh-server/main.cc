@@ -16,9 +16,11 @@
 #include <iostream>
 #include <sstream>
 
+#include "cluster/cluster.h"
 #include "eventmesh/log.h"
 #include "eventmesh/mesh.h"
 #include "eventmesh/version.h"
+#include "mesh/local_mesh.h"
 #include "net/event_loop.h"
 #include "net/http/http_server.h"
 #include "net/tcp_server.h"
@@ -154,6 +156,41 @@ void StopHttp(eventmesh::net::EventLoop* loop,
   if (posted) stopped.get_future().wait();
 }
 
+// The node's part of the mesh of nodes, and the node-local
+// "$SYS.cluster.nodes" request that answers with the cluster's state.
+struct ClusterPart {
+  std::unique_ptr<eventmesh::cluster::Cluster> cluster;
+  std::unique_ptr<eventmesh::Subscription> nodes_query;
+
+  Status Start(const ServerConfig& config, eventmesh::Mesh* mesh,
+               eventmesh::net::TcpServer* server) {
+    auto* local = dynamic_cast<eventmesh::LocalMesh*>(mesh);
+    eventmesh::cluster::ClusterOptions options = config.cluster;
+    options.client_address = server->address();
+    options.connections = [server] { return server->connection_count(); };
+    auto started = eventmesh::cluster::Cluster::Start(local, options);
+    if (!started.ok()) return started.status();
+    cluster = std::move(started).value();
+    eventmesh::cluster::Cluster* c = cluster.get();
+    auto sub = mesh->Subscribe(
+        "$SYS.cluster.nodes", [mesh, c](const eventmesh::Delivery& d) {
+          eventmesh::Event reply;
+          reply.datacontenttype = "application/json";
+          reply.data = c->StatsJson();
+          mesh->Reply(d.event(), std::move(reply)).IgnoreError();
+        });
+    if (!sub.ok()) return sub.status();
+    nodes_query = std::move(sub).value();
+    std::fprintf(stderr, "eventmesh-server: cluster node %s listening %s\n",
+                 cluster->node_id().c_str(), cluster->address().c_str());
+    return Status::Ok();
+  }
+  void Stop() {
+    if (nodes_query) nodes_query->Unsubscribe().IgnoreError();
+    if (cluster) cluster->Stop();
+  }
+};
+
 int Serve(const ServerConfig& config, const sigset_t& stop_signals) {
   auto mesh = eventmesh::Mesh::Open(config.data, config.mesh);
   if (!mesh.ok()) {
@@ -192,6 +229,19 @@ int Serve(const ServerConfig& config, const sigset_t& stop_signals) {
     std::fprintf(stderr, "eventmesh-server: listening http %s:%d\n",
                  options.host.c_str(), http->port());
   }
+  ClusterPart cluster;
+  if (config.cluster_enabled) {
+    started = cluster.Start(config, mesh->get(), &server);
+  }
+  if (!started.ok()) {
+    std::fprintf(stderr, "eventmesh-server: %s\n", started.ToString().c_str());
+    cluster.Stop();
+    if (http) StopHttp(&loop, http.get());
+    server.Stop();
+    (*mesh)->Close().IgnoreError();
+    loop.Stop();
+    return 1;
+  }
   std::fprintf(stderr, "eventmesh-server: listening tcp %s (data %s)\n",
                server.address().c_str(), config.data.c_str());
   std::fflush(stderr);
@@ -201,6 +251,7 @@ int Serve(const ServerConfig& config, const sigset_t& stop_signals) {
   std::fprintf(stderr, "eventmesh-server: %s received, stopping\n",
                strsignal(signal_number));
   if (http) StopHttp(&loop, http.get());
+  cluster.Stop();
   server.Stop();
   Status closed = (*mesh)->Close();
   loop.Stop();

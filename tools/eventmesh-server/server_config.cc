@@ -199,6 +199,29 @@ Status ApplyHttp(const toml::table& table, std::string_view origin,
   return r.CheckUnknown();
 }
 
+Status ApplyCluster(const toml::table& table, std::string_view origin,
+                    ServerConfig* config) {
+  cluster::ClusterOptions& c = config->cluster;
+  cluster::CurveOptions& curve = c.curve;
+  TableReader r(table, "cluster.", origin);
+  EM_RETURN_IF_ERROR(r.String("node_id", &config->mesh.node_id));
+  EM_RETURN_IF_ERROR(r.String("listen", &c.listen));
+  EM_RETURN_IF_ERROR(r.String("advertise", &c.advertise));
+  EM_RETURN_IF_ERROR(r.Strings("seeds", &c.seeds));
+  EM_RETURN_IF_ERROR(r.Millis("down_after_ms", &c.down_after));
+  EM_RETURN_IF_ERROR(r.Millis("heartbeat_ms", &c.heartbeat_interval));
+  EM_RETURN_IF_ERROR(r.String("curve_server_public", &curve.server_public));
+  EM_RETURN_IF_ERROR(r.String("curve_server_secret", &curve.server_secret));
+  EM_RETURN_IF_ERROR(r.String("curve_public", &curve.public_key));
+  EM_RETURN_IF_ERROR(r.String("curve_secret", &curve.secret_key));
+  EM_RETURN_IF_ERROR(r.Strings("curve_allowed", &curve.allowed));
+  if (c.down_after.count() < 100) {
+    return InvalidArgument("cluster.down_after_ms must be at least 100");
+  }
+  config->cluster_enabled = true;
+  return r.CheckUnknown();
+}
+
 }  // namespace
 
 Status SplitHostPort(std::string_view text, std::string* host, int* port) {
@@ -259,6 +282,14 @@ Status ApplyToml(std::string_view text, std::string_view origin,
     return InvalidArgument(
         std::string(origin) + ": log_level '" + log_level +
         "' is not one of trace, debug, info, warn, error, off");
+  }
+  r.Skip("cluster");
+  if (const toml::node* node = root.get("cluster")) {
+    if (!node->is_table()) {
+      return InvalidArgument(Where(node->source(), origin) +
+                             ": 'cluster' must be a table");
+    }
+    EM_RETURN_IF_ERROR(ApplyCluster(*node->as_table(), origin, config));
   }
   for (const char* section : {"limits", "store", "users", "http"}) {
     r.Skip(section);

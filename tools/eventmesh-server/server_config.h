@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cluster/cluster.h"
 #include "eventmesh/log.h"
 #include "eventmesh/mesh.h"
 #include "eventmesh/status.h"
@@ -28,6 +29,9 @@ struct ServerConfig {
   // The HTTP listener ([http]); an empty `http_listen` turns it off.
   std::string http_listen = "127.0.0.1:10105";
   http::HttpOptions http;
+  // [cluster]: present turns the mesh of nodes on (docs/cluster.md).
+  bool cluster_enabled = false;
+  cluster::ClusterOptions cluster;
 };
 
 // Applies the TOML document `text` (named `origin` in errors) to `config`.

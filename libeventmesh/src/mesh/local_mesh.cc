@@ -141,7 +141,8 @@ LocalMesh::LocalMesh(std::unique_ptr<eventmesh::Store> store,
       timer_(&pool_) {
   inbox_prefix_ = std::string(kInboxPrefix) + node_id_ + ".";
   std::lock_guard<std::mutex> lock(mu_);
-  AddRouteLocked(inbox_prefix_ + ">", std::make_shared<InboxRoute>(this));
+  AddRouteLocked(inbox_prefix_ + ">", std::make_shared<InboxRoute>(this),
+                 RouteKind::kInbox);
 }
 
 LocalMesh::~LocalMesh() { Close().IgnoreError(); }
@@ -215,6 +216,7 @@ void LocalMesh::DispatchOne(const EventPtr& event, uint64_t position) {
     cached.generation = index_.generation();
   }
   for (Route* route : cached.routes) route->Offer(event, position);
+  if (cluster_ != nullptr) cluster_->OnLocalEvent(event, position);
 }
 
 Result<uint64_t> LocalMesh::Publish(std::string_view topic, Event event,
@@ -350,18 +352,72 @@ Result<std::vector<uint64_t>> LocalMesh::PublishBatch(
 // --- Subscribing ------------------------------------------------------------
 
 uint64_t LocalMesh::AddRouteLocked(const std::string& pattern,
-                                   std::shared_ptr<Route> route) {
+                                   std::shared_ptr<Route> route, RouteKind kind,
+                                   const std::string& group) {
   uint64_t id = next_route_id_++;
-  routes_[id] = RouteEntry{pattern, std::move(route)};
+  RouteEntry& entry = routes_[id];
+  entry = RouteEntry{pattern, std::move(route), kind, group};
   index_.Add(pattern, id);
+  NotifyInterestLocked(entry, true);
   return id;
 }
 
 void LocalMesh::RemoveRouteLocked(uint64_t id) {
   auto it = routes_.find(id);
   if (it == routes_.end()) return;
+  NotifyInterestLocked(it->second, false);
   index_.Remove(it->second.pattern, id);
   routes_.erase(it);
+}
+
+void LocalMesh::NotifyInterestLocked(const RouteEntry& entry, bool added) {
+  if (cluster_ == nullptr || entry.kind == RouteKind::kConsumer) return;
+  cluster_->OnInterest(Interest{entry.pattern, entry.group}, added);
+}
+
+// --- Cluster hooks ----------------------------------------------------------
+
+std::vector<Interest> LocalMesh::AttachCluster(ClusterHook* hook) {
+  std::lock_guard<std::mutex> lock(mu_);
+  cluster_ = hook;
+  std::vector<Interest> interest;
+  for (const auto& [id, entry] : routes_) {
+    if (entry.kind == RouteKind::kConsumer) continue;
+    interest.push_back(Interest{entry.pattern, entry.group});
+  }
+  return interest;
+}
+
+// Peer events are rare next to local ones and each names its routes, so
+// they are matched without the topic cache.
+void LocalMesh::InjectRemote(const std::vector<RemoteEvent>& events) {
+  std::vector<uint64_t> matched;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (closed_) return;
+  for (const RemoteEvent& remote : events) {
+    matched.clear();
+    index_.Match(remote.event->topic, &matched);
+    for (uint64_t id : matched) {
+      auto it = routes_.find(id);
+      if (it == routes_.end()) continue;
+      const RouteEntry& entry = it->second;
+      bool wanted = false;
+      switch (entry.kind) {
+        case RouteKind::kLive:
+        case RouteKind::kInbox:
+          wanted = remote.broadcast;
+          break;
+        case RouteKind::kGroup:
+          wanted = std::find(remote.groups.begin(), remote.groups.end(),
+                             entry.group + "\n" + entry.pattern) !=
+                   remote.groups.end();
+          break;
+        case RouteKind::kConsumer:
+          break;
+      }
+      if (wanted) entry.route->Offer(remote.event, 0);
+    }
+  }
 }
 
 Result<std::unique_ptr<Subscription>> LocalMesh::SubscribeBatch(
@@ -397,7 +453,7 @@ Result<std::unique_ptr<Subscription>> LocalMesh::SubscribeLive(
   if (closed_) return Closed("the mesh is closed");
   live_[queue.get()] = queue;
   if (options.group.empty()) {
-    uint64_t id = AddRouteLocked(p, queue);
+    uint64_t id = AddRouteLocked(p, queue, RouteKind::kLive);
     return std::unique_ptr<Subscription>(
         new LiveHandle(this, id, "", queue, p));
   }
@@ -405,7 +461,7 @@ Result<std::unique_ptr<Subscription>> LocalMesh::SubscribeLive(
   auto it = groups_.find(key);
   if (it == groups_.end()) {
     auto group = std::make_shared<LiveGroup>();
-    uint64_t id = AddRouteLocked(p, group);
+    uint64_t id = AddRouteLocked(p, group, RouteKind::kGroup, options.group);
     it = groups_.emplace(key, std::make_pair(id, group)).first;
   }
   it->second.second->Add(queue);
@@ -449,7 +505,7 @@ Result<std::unique_ptr<Subscription>> LocalMesh::SubscribeConsumer(
                        }));
     std::lock_guard<std::mutex> lock(mu_);
     if (closed_) return Closed("the mesh is closed");
-    uint64_t id = AddRouteLocked(p, consumer);
+    uint64_t id = AddRouteLocked(p, consumer, RouteKind::kConsumer);
     consumers_.emplace(key, std::make_pair(id, consumer));
   }
 

@@ -22,6 +22,7 @@
 
 #include "eventmesh/mesh.h"
 #include "mesh/callback_pool.h"
+#include "mesh/cluster_hook.h"
 #include "mesh/consumer.h"
 #include "mesh/live_queue.h"
 #include "mesh/timer.h"
@@ -56,6 +57,15 @@ class LocalMesh : public Mesh {
   Status Close() override;
   const std::string& node_id() const override { return node_id_; }
 
+  // Cluster hooks (see mesh/cluster_hook.h). AttachCluster sets the hook
+  // (nullptr detaches it; the hook must stay alive until then) and
+  // returns the interest of every current route, atomically with the
+  // attach, so no change is missed.
+  std::vector<Interest> AttachCluster(ClusterHook* hook);
+  // Delivers events received from a peer to the live routes they name,
+  // without storing or forwarding them again.
+  void InjectRemote(const std::vector<RemoteEvent>& events);
+
   // Removes a live subscription / a consumer member (SubscriptionHandle).
   void RemoveLive(uint64_t route_id, const std::string& group_key,
                   const std::shared_ptr<LiveQueue>& queue);
@@ -64,9 +74,12 @@ class LocalMesh : public Mesh {
                     uint64_t member_id);
 
  private:
+  enum class RouteKind { kLive, kGroup, kConsumer, kInbox };
   struct RouteEntry {
     std::string pattern;
     std::shared_ptr<Route> route;
+    RouteKind kind = RouteKind::kLive;
+    std::string group;  // kGroup only
   };
   struct CachedRoutes {
     uint64_t generation = 0;
@@ -92,7 +105,10 @@ class LocalMesh : public Mesh {
   void DispatchOne(const EventPtr& event, uint64_t position);
   // mu_ held.
   uint64_t AddRouteLocked(const std::string& pattern,
-                          std::shared_ptr<Route> route);
+                          std::shared_ptr<Route> route, RouteKind kind,
+                          const std::string& group = "");
+  // mu_ held: tells the cluster hook, if any, about a route's interest.
+  void NotifyInterestLocked(const RouteEntry& entry, bool added);
   void RemoveRouteLocked(uint64_t id);
 
   Result<std::unique_ptr<Subscription>> SubscribeLive(
@@ -120,6 +136,7 @@ class LocalMesh : public Mesh {
   uint64_t next_route_id_ = 1;
   std::unordered_map<std::string, CachedRoutes> route_cache_;
   std::vector<uint64_t> match_scratch_;
+  ClusterHook* cluster_ = nullptr;  // see AttachCluster
   // Non-durable groups by "<group>\n<pattern>", with their route id.
   std::map<std::string, std::pair<uint64_t, std::shared_ptr<LiveGroup>>>
       groups_;

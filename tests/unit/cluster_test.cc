@@ -1,0 +1,352 @@
+// The mesh of nodes inside one process: several LocalMeshes ("mem:"), each
+// with its own Cluster linked over real ZeroMQ sockets on loopback.
+
+#include "cluster/cluster.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+#include <set>
+
+#include "cluster/wire.h"
+#include "mesh/local_mesh.h"
+#include "unit/test_util.h"
+
+namespace eventmesh::cluster {
+namespace {
+
+using eventmesh::testing::MakeEvent;
+using eventmesh::testing::WaitFor;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+// --- Wire format ------------------------------------------------------------
+
+std::vector<std::string_view> Views(const std::vector<std::string>& frames) {
+  return std::vector<std::string_view>(frames.begin(), frames.end());
+}
+
+TEST(ClusterWire, HelloRoundTrips) {
+  Hello hello;
+  hello.address = "tcp://127.0.0.1:10300";
+  hello.client_address = "127.0.0.1:10000";
+  hello.load = Load{3, 2, 1000};
+  hello.interest_version = 9;
+  hello.known.push_back(NodeRef{"b", 7, "tcp://127.0.0.1:10301"});
+  std::vector<std::string> frames = {
+      EncodeHeader(Header{MessageType::kHeartbeat, "a", 42}),
+      EncodeHello(hello)};
+  auto m = DecodeMessage(Views(frames));
+  ASSERT_OK(m.status());
+  EXPECT_EQ(m->header.type, MessageType::kHeartbeat);
+  EXPECT_EQ(m->header.node_id, "a");
+  EXPECT_EQ(m->header.incarnation, 42u);
+  EXPECT_EQ(m->hello.address, hello.address);
+  EXPECT_EQ(m->hello.client_address, hello.client_address);
+  EXPECT_EQ(m->hello.load.events_per_s, 1000u);
+  EXPECT_EQ(m->hello.interest_version, 9u);
+  ASSERT_EQ(m->hello.known.size(), 1u);
+  EXPECT_EQ(m->hello.known[0].address, "tcp://127.0.0.1:10301");
+}
+
+TEST(ClusterWire, InterestAndEventsRoundTrip) {
+  InterestUpdate update;
+  update.base = 3;
+  update.version = 4;
+  update.changes = {{true, {"orders.>", ""}}, {false, {"jobs.*", "workers"}}};
+  Event event = MakeEvent("payload");
+  event.topic = "jobs.x";
+  event.id = "id-1";
+  std::string frame;
+  AppendEventPrefix(true, {"workers\njobs.*"}, &frame);
+  AppendBinary(event, &frame);
+  std::vector<std::string> interest = {
+      EncodeHeader(Header{MessageType::kInterest, "a", 1}),
+      EncodeInterest(update)};
+  std::vector<std::string> events = {
+      EncodeHeader(Header{MessageType::kEvents, "a", 1}), frame, frame};
+
+  auto i = DecodeMessage(Views(interest));
+  ASSERT_OK(i.status());
+  EXPECT_FALSE(i->interest.full);
+  EXPECT_EQ(i->interest.base, 3u);
+  ASSERT_EQ(i->interest.changes.size(), 2u);
+  EXPECT_FALSE(i->interest.changes[1].added);
+  EXPECT_EQ(i->interest.changes[1].interest.group, "workers");
+
+  auto e = DecodeMessage(Views(events));
+  ASSERT_OK(e.status());
+  ASSERT_EQ(e->events.size(), 2u);
+  EXPECT_TRUE(e->events[0].broadcast);
+  EXPECT_EQ(e->events[0].groups, std::vector<std::string>{"workers\njobs.*"});
+  EXPECT_EQ(e->events[1].event.data, "payload");
+  EXPECT_EQ(e->events[1].event.topic, "jobs.x");
+}
+
+TEST(ClusterWire, RejectsBrokenMessagesWithReasons) {
+  std::string header = EncodeHeader(Header{MessageType::kHello, "a", 1});
+  std::string hello = EncodeHello(Hello{});
+  struct Case {
+    std::vector<std::string> frames;
+    std::string want;
+  } cases[] = {
+      {{}, "no frames"},
+      {{header}, "frames"},
+      {{header, hello + "x"}, "trailing bytes"},
+      {{header, hello.substr(0, 2)}, "ends early"},
+      {{std::string("\x07\x01\x01x\x01", 5), hello}, "version 7"},
+      {{EncodeHeader(Header{MessageType::kHello, "", 1}), hello}, "empty"},
+      {{EncodeHeader(Header{static_cast<MessageType>(99), "a", 1})},
+       "unknown type"},
+      {{EncodeHeader(Header{MessageType::kEvents, "a", 1}), "\x01"},
+       "ends early"},
+  };
+  for (const Case& c : cases) {
+    auto m = DecodeMessage(Views(c.frames));
+    ASSERT_FALSE(m.ok()) << c.want;
+    EXPECT_NE(m.status().message().find(c.want), std::string::npos)
+        << m.status().ToString();
+  }
+}
+
+// --- Nodes ------------------------------------------------------------------
+
+// One node: a memory mesh and its cluster on an ephemeral port.
+struct Node {
+  std::unique_ptr<Mesh> mesh;
+  std::unique_ptr<Cluster> cluster;
+
+  static std::unique_ptr<Node> Start(const std::string& name,
+                                     std::vector<std::string> seeds,
+                                     CurveOptions curve = {}) {
+    auto node = std::make_unique<Node>();
+    MeshOptions mo;
+    mo.node_id = name;
+    auto mesh = Mesh::Open("mem:", mo);
+    EXPECT_OK(mesh.status());
+    node->mesh = std::move(mesh).value();
+    ClusterOptions co;
+    co.listen = "127.0.0.1:0";
+    co.seeds = std::move(seeds);
+    co.down_after = milliseconds(600);
+    co.curve = std::move(curve);
+    auto c = Cluster::Start(dynamic_cast<LocalMesh*>(node->mesh.get()), co);
+    EXPECT_OK(c.status());
+    if (!c.ok()) return nullptr;
+    node->cluster = std::move(c).value();
+    return node;
+  }
+  ~Node() {
+    if (cluster) cluster->Stop();
+    if (mesh) mesh->Close().IgnoreError();
+  }
+  const NodeStatus* Peer(const ClusterStats& s, const std::string& id) {
+    for (const NodeStatus& n : s.nodes) {
+      if (n.node_id == id) return &n;
+    }
+    return nullptr;
+  }
+  bool SeesUp(const std::string& id, size_t min_interest = 0) {
+    ClusterStats s = cluster->Stats();
+    const NodeStatus* n = Peer(s, id);
+    return n != nullptr && n->up && n->interest >= min_interest;
+  }
+};
+
+struct Counter {
+  std::mutex mu;
+  std::multiset<std::string> data;
+  Handler handler() {
+    return [this](const Delivery& d) {
+      std::lock_guard<std::mutex> lock(mu);
+      data.insert(d.event().data);
+    };
+  }
+  size_t size() {
+    std::lock_guard<std::mutex> lock(mu);
+    return data.size();
+  }
+  size_t distinct() {
+    std::lock_guard<std::mutex> lock(mu);
+    return std::set<std::string>(data.begin(), data.end()).size();
+  }
+};
+
+// a <- b, a <- c: b and c learn of each other through a's gossip.
+struct Trio {
+  std::unique_ptr<Node> a, b, c;
+  Trio() {
+    a = Node::Start("a", {});
+    b = Node::Start("b", {a->cluster->address()});
+    c = Node::Start("c", {a->cluster->address()});
+  }
+  bool AllSeeAll() {
+    return a->SeesUp("b") && a->SeesUp("c") && b->SeesUp("a") &&
+           b->SeesUp("c") && c->SeesUp("a") && c->SeesUp("b");
+  }
+};
+
+TEST(Cluster, NodesLearnEachOtherThroughGossip) {
+  Trio t;
+  ASSERT_TRUE(WaitFor([&] { return t.AllSeeAll(); }, seconds(10)));
+  std::string json = t.b->cluster->StatsJson();
+  EXPECT_NE(json.find("\"least_loaded\""), std::string::npos) << json;
+  EXPECT_NE(json.find("\"id\":\"c\""), std::string::npos) << json;
+}
+
+TEST(Cluster, BroadcastReachesEveryNodeOnceWithoutLoops) {
+  Trio t;
+  Counter on_a, on_b, on_c;
+  auto sa = t.a->mesh->Subscribe("orders.>", on_a.handler());
+  auto sb = t.b->mesh->Subscribe("orders.>", on_b.handler());
+  auto sc = t.c->mesh->Subscribe("orders.*", on_c.handler());
+  ASSERT_OK(sa.status());
+  ASSERT_OK(sb.status());
+  ASSERT_OK(sc.status());
+  // Every node has the others' interest (inbox + orders).
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return t.a->SeesUp("b", 2) && t.a->SeesUp("c", 2) &&
+               t.b->SeesUp("c", 2);
+      },
+      seconds(10)));
+  constexpr int kEvents = 500;
+  for (int i = 0; i < kEvents; ++i) {
+    ASSERT_OK(t.a->mesh->Publish("orders.new", MakeEvent(std::to_string(i)))
+                  .status());
+  }
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return on_a.size() == kEvents && on_b.size() == kEvents &&
+               on_c.size() == kEvents;
+      },
+      seconds(10)));
+  std::this_thread::sleep_for(milliseconds(200));  // nothing more comes
+  EXPECT_EQ(on_a.size(), size_t{kEvents});
+  EXPECT_EQ(on_b.distinct(), size_t{kEvents});
+  EXPECT_EQ(on_c.size(), size_t{kEvents});
+  // Stored only where published.
+  EXPECT_EQ(t.b->mesh->Stats()->published, 0u);
+  EXPECT_EQ(t.c->mesh->Stats()->published, 0u);
+}
+
+TEST(Cluster, GroupAcrossNodesGetsEachEventOnceLocalFirst) {
+  Trio t;
+  Counter on_b, on_c;
+  SubscribeOptions group;
+  group.group = "workers";
+  auto sb = t.b->mesh->Subscribe("jobs.>", on_b.handler(), group);
+  auto sc = t.c->mesh->Subscribe("jobs.>", on_c.handler(), group);
+  ASSERT_OK(sb.status());
+  ASSERT_OK(sc.status());
+  ASSERT_TRUE(WaitFor(
+      [&] { return t.a->SeesUp("b", 2) && t.a->SeesUp("c", 2); }, seconds(10)));
+  constexpr int kEvents = 400;
+  for (int i = 0; i < kEvents; ++i) {
+    ASSERT_OK(
+        t.a->mesh->Publish("jobs.x", MakeEvent(std::to_string(i))).status());
+  }
+  ASSERT_TRUE(WaitFor([&] { return on_b.size() + on_c.size() == kEvents; },
+                      seconds(10)));
+  std::this_thread::sleep_for(milliseconds(200));
+  EXPECT_EQ(on_b.size() + on_c.size(), size_t{kEvents});
+  EXPECT_GT(on_b.size(), 0u);
+  EXPECT_GT(on_c.size(), 0u);
+  std::set<std::string> all(on_b.data.begin(), on_b.data.end());
+  all.insert(on_c.data.begin(), on_c.data.end());
+  EXPECT_EQ(all.size(), size_t{kEvents});
+
+  // A local member on the publishing node takes everything.
+  Counter on_a;
+  auto sa = t.a->mesh->Subscribe("jobs.>", on_a.handler(), group);
+  ASSERT_OK(sa.status());
+  std::this_thread::sleep_for(milliseconds(100));
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_OK(t.a->mesh->Publish("jobs.x", MakeEvent("local")).status());
+  }
+  ASSERT_TRUE(WaitFor([&] { return on_a.size() == 100; }, seconds(10)));
+  EXPECT_EQ(on_b.size() + on_c.size(), size_t{kEvents});
+}
+
+TEST(Cluster, RequestOnOneNodeIsAnsweredOnAnother) {
+  Trio t;
+  auto responder = t.a->mesh->Subscribe("math.double", [&](const Delivery& d) {
+    Event reply = MakeEvent(d.event().data + d.event().data);
+    t.a->mesh->Reply(d.event(), std::move(reply)).IgnoreError();
+  });
+  ASSERT_OK(responder.status());
+  ASSERT_TRUE(WaitFor(
+      [&] { return t.c->SeesUp("a", 2) && t.a->SeesUp("c", 1); }, seconds(10)));
+  for (int i = 0; i < 20; ++i) {
+    auto reply = t.c->mesh->Request("math.double", MakeEvent(std::to_string(i)),
+                                    seconds(5));
+    ASSERT_OK(reply.status());
+    EXPECT_EQ(reply->data, std::to_string(i) + std::to_string(i));
+  }
+}
+
+TEST(Cluster, StoppedNodeIsMarkedDownAndItsGroupShareMoves) {
+  Trio t;
+  Counter on_b, on_c;
+  SubscribeOptions group;
+  group.group = "workers";
+  auto sb = t.b->mesh->Subscribe("jobs.>", on_b.handler(), group);
+  auto sc = t.c->mesh->Subscribe("jobs.>", on_c.handler(), group);
+  ASSERT_TRUE(WaitFor(
+      [&] { return t.a->SeesUp("b", 2) && t.a->SeesUp("c", 2); }, seconds(10)));
+  sc->get()->Unsubscribe().IgnoreError();
+  t.c->cluster->Stop();
+  auto stopped = std::chrono::steady_clock::now();
+  ASSERT_TRUE(WaitFor([&] { return !t.a->SeesUp("c"); }, seconds(5)));
+  auto took = std::chrono::steady_clock::now() - stopped;
+  EXPECT_LT(took, seconds(2));  // down_after is 600 ms
+  ClusterStats s = t.a->cluster->Stats();
+  EXPECT_EQ(t.a->Peer(s, "c")->interest, 0u);
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_OK(
+        t.a->mesh->Publish("jobs.x", MakeEvent(std::to_string(i))).status());
+  }
+  ASSERT_TRUE(WaitFor([&] { return on_b.size() == 100; }, seconds(10)));
+
+  // A new process in c's place (same name, new incarnation) rejoins.
+  sc->reset();
+  t.c.reset();
+  t.c = Node::Start("c", {t.b->cluster->address()});
+  ASSERT_TRUE(WaitFor([&] { return t.a->SeesUp("c") && t.c->SeesUp("a"); },
+                      seconds(10)));
+}
+
+TEST(Cluster, CurveLinksRefuseAWrongKey) {
+  CurveOptions server;
+  ASSERT_OK(NewCurveKeyPair(&server.server_public, &server.server_secret));
+  CurveOptions a_keys = server, b_keys = server, intruder = server;
+  ASSERT_OK(NewCurveKeyPair(&a_keys.public_key, &a_keys.secret_key));
+  ASSERT_OK(NewCurveKeyPair(&b_keys.public_key, &b_keys.secret_key));
+  ASSERT_OK(NewCurveKeyPair(&intruder.public_key, &intruder.secret_key));
+  a_keys.allowed = b_keys.allowed = {a_keys.public_key, b_keys.public_key};
+  intruder.allowed = a_keys.allowed;
+
+  auto a = Node::Start("a", {}, a_keys);
+  ASSERT_TRUE(a);
+  auto b = Node::Start("b", {a->cluster->address()}, b_keys);
+  auto x = Node::Start("x", {a->cluster->address()}, intruder);
+  ASSERT_TRUE(b && x);
+  Counter on_b;
+  auto sb = b->mesh->Subscribe("secret.>", on_b.handler());
+  ASSERT_TRUE(WaitFor([&] { return a->SeesUp("b", 2) && b->SeesUp("a"); },
+                      seconds(10)));
+  ASSERT_OK(a->mesh->Publish("secret.x", MakeEvent("hi")).status());
+  ASSERT_TRUE(WaitFor([&] { return on_b.size() == 1; }, seconds(5)));
+
+  // The intruder's links are refused: a never hears of it.
+  ASSERT_TRUE(WaitFor([&] { return a->cluster->Stats().auth_refused > 0; },
+                      seconds(5)));
+  std::this_thread::sleep_for(milliseconds(700));
+  ClusterStats s = a->cluster->Stats();
+  EXPECT_EQ(a->Peer(s, "x"), nullptr);
+  EXPECT_FALSE(b->SeesUp("x"));
+}
+
+}  // namespace
+}  // namespace eventmesh::cluster
