@@ -1136,9 +1136,14 @@ Status RemoteMesh::Close() {
   });
   loop_.Stop();
   callbacks_.Stop();
-  std::lock_guard<std::mutex> lock(mu_);
-  acker_->Detach();
-  for (auto& acker : old_ackers_) acker->Detach();
+  // Detached outside mu_: an Ack holds the acker's lock, then takes mu_.
+  std::vector<std::shared_ptr<RemoteAcker>> ackers;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ackers = old_ackers_;
+    ackers.push_back(acker_);
+  }
+  for (auto& acker : ackers) acker->Detach();
   return Status::Ok();
 }
 
