@@ -55,6 +55,15 @@ std::string FieldAfter(const std::string& log, const std::string& marker) {
 }
 
 // eventmesh-server with a [cluster] section; output to a log file.
+// EVENTMESH_SERVER, else the build tree's binary.
+std::string ServerBinary() {
+  if (const char* path = std::getenv("EVENTMESH_SERVER")) return path;
+  if (const char* build = std::getenv("EVENTMESH_BUILD_DIR")) {
+    return std::string(build) + "/tools/eventmesh-server/eventmesh-server";
+  }
+  return "eventmesh-server";
+}
+
 class Node {
  public:
   Node(const TempDir& dir, const std::string& name,
@@ -64,6 +73,8 @@ class Node {
     out << "listen = \"127.0.0.1:0\"\n"
         << "data = \"" << dir.path() << "/data-" << name << "\"\n"
         << "durability = \"none\"\n"
+        << "[http]\n"
+        << "listen = \"127.0.0.1:0\"\n"
         << "[cluster]\n"
         << "node_id = \"" << name << "\"\n"
         << "listen = \"127.0.0.1:0\"\n"
@@ -75,9 +86,7 @@ class Node {
     out << "]\n";
     out.close();
     log_ = dir.path() + "/" + name + "-" + std::to_string(++starts_) + ".log";
-    const char* server = std::getenv("EVENTMESH_SERVER");
-    std::vector<std::string> argv = {server ? server : "eventmesh-server",
-                                     "--config", config};
+    std::vector<std::string> argv = {ServerBinary(), "--config", config};
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_.c_str(),

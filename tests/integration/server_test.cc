@@ -125,6 +125,10 @@ class Process {
   pid_t pid_ = -1;
 };
 
+// Servers started here listen for HTTP on an ephemeral port, so that tests
+// running side by side do not compete for the default one.
+const int kHttpOnAnyPort = setenv("EVENTMESH_HTTP_LISTEN", "127.0.0.1:0", 1);
+
 // EVENTMESH_SERVER, else the build tree's binary (ctest passes only the
 // first variable of a list to gtest-discovered tests).
 std::string ServerBinary() {

@@ -49,7 +49,8 @@ def start_server(tmp):
         [SERVER, "--listen", "127.0.0.1:0", "--data", "mem:",
          "--log-level", "warn"], stderr=log,
         env=dict(os.environ,
-                 EVENTMESH_MAX_CONNECTIONS=str(CONNECTIONS + 100)))
+                 EVENTMESH_MAX_CONNECTIONS=str(CONNECTIONS + 100),
+                 EVENTMESH_HTTP_LISTEN="127.0.0.1:0"))
     deadline = time.time() + 20
     while time.time() < deadline:
         log.seek(0)
