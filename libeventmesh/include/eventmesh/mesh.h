@@ -159,10 +159,10 @@ using Handler = std::function<void(const Delivery&)>;
 using BatchHandler = std::function<void(const std::vector<Delivery>&)>;
 
 struct SubscriptionStats {
-  uint64_t delivered = 0;      // handed to the handler
-  uint64_t dropped = 0;        // lost to overflow (non-durable)
-  uint64_t pending = 0;        // queued, not yet handed over
-  uint64_t in_flight = 0;      // delivered, not yet acknowledged (durable)
+  uint64_t delivered = 0;  // handed to the handler
+  uint64_t dropped = 0;    // lost to overflow (non-durable)
+  uint64_t pending = 0;    // queued, not yet handed over
+  uint64_t in_flight = 0;  // delivered, not yet acknowledged (durable)
   uint64_t acked = 0;
   uint64_t redelivered = 0;
   uint64_t dead_lettered = 0;
@@ -178,13 +178,13 @@ class Subscription {
 };
 
 struct GroupInfo {
-  std::string name;       // the group or durable name
+  std::string name;  // the group or durable name
   std::string pattern;
   bool durable = false;
   uint64_t members = 0;
-  uint64_t ack_floor = 0;    // durable: every position below is settled
+  uint64_t ack_floor = 0;  // durable: every position below is settled
   uint64_t in_flight = 0;
-  uint64_t lag = 0;          // durable: log positions not yet settled
+  uint64_t lag = 0;  // durable: log positions not yet settled
   uint64_t delivered = 0;
   uint64_t redelivered = 0;
   uint64_t dead_lettered = 0;
@@ -215,9 +215,10 @@ class Mesh {
   virtual ~Mesh() = default;
 
   // Stores `event` under `topic` and returns its sequence. Fills an empty
-  // `id` with a fresh unique id; `source` and `type` are required. Returns once the event is stored at the requested
-  // durability. A duplicate (same source and id within the dedup window)
-  // returns the first event's sequence and stores nothing.
+  // `id` with a fresh unique id; `source` and `type` are required. Returns once
+  // the event is stored at the requested durability. A duplicate (same source
+  // and id within the dedup window) returns the first event's sequence and
+  // stores nothing.
   virtual Result<uint64_t> Publish(std::string_view topic, Event event,
                                    const PublishOptions& options = {}) = 0;
 

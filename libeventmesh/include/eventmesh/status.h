@@ -127,9 +127,7 @@ class [[nodiscard]] Result {
 
   // The value; calling these on an error stops the process.
   T& value() & { return CheckedValue(); }
-  const T& value() const& {
-    return const_cast<Result*>(this)->CheckedValue();
-  }
+  const T& value() const& { return const_cast<Result*>(this)->CheckedValue(); }
   T&& value() && { return std::move(CheckedValue()); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
@@ -164,10 +162,10 @@ class [[nodiscard]] Result {
 }  // namespace eventmesh
 
 // Returns from the current function when `expr` (a Status) is not OK.
-#define EM_RETURN_IF_ERROR(expr)               \
-  do {                                         \
-    ::eventmesh::Status em_status_ = (expr);   \
-    if (!em_status_.ok()) return em_status_;   \
+#define EM_RETURN_IF_ERROR(expr)             \
+  do {                                       \
+    ::eventmesh::Status em_status_ = (expr); \
+    if (!em_status_.ok()) return em_status_; \
   } while (0)
 
 #define EM_CONCAT_INNER_(a, b) a##b

@@ -16,23 +16,21 @@ namespace eventmesh::internal {
 extern std::atomic<int> g_log_level;
 
 inline bool LogEnabled(LogLevel level) {
-  return static_cast<int>(level) >=
-         g_log_level.load(std::memory_order_relaxed);
+  return static_cast<int>(level) >= g_log_level.load(std::memory_order_relaxed);
 }
 
-void EmitLog(LogLevel level, std::string_view module,
-             std::string_view message);
+void EmitLog(LogLevel level, std::string_view module, std::string_view message);
 
 }  // namespace eventmesh::internal
 
-#define EM_LOG(level, module, stream_expr)                                  \
-  do {                                                                      \
-    if (::eventmesh::internal::LogEnabled(::eventmesh::LogLevel::level)) {  \
-      std::ostringstream em_log_stream_;                                    \
-      em_log_stream_ << stream_expr;                                        \
-      ::eventmesh::internal::EmitLog(::eventmesh::LogLevel::level, module,  \
-                                     em_log_stream_.str());                 \
-    }                                                                       \
+#define EM_LOG(level, module, stream_expr)                                 \
+  do {                                                                     \
+    if (::eventmesh::internal::LogEnabled(::eventmesh::LogLevel::level)) { \
+      std::ostringstream em_log_stream_;                                   \
+      em_log_stream_ << stream_expr;                                       \
+      ::eventmesh::internal::EmitLog(::eventmesh::LogLevel::level, module, \
+                                     em_log_stream_.str());                \
+    }                                                                      \
   } while (0)
 
 #endif  // EVENTMESH_SRC_UTIL_LOG_INTERNAL_H_
