@@ -91,6 +91,9 @@ void LiveQueue::Deliver(std::vector<EventPtr>& batch) {
     for (size_t i = start; i < end; ++i) {
       deliveries_.emplace_back(std::move(batch[i]), 1, nullptr, 0);
     }
+    // Counted as handed over before the call, so a handler that reads
+    // the stats sees its own batch.
+    delivered_.fetch_add(end - start, std::memory_order_relaxed);
     try {
       handler_(deliveries_);
     } catch (const std::exception& e) {
@@ -98,7 +101,6 @@ void LiveQueue::Deliver(std::vector<EventPtr>& batch) {
     } catch (...) {
       EM_LOG(kWarn, "mesh", "subscriber handler threw a non-exception");
     }
-    delivered_.fetch_add(end - start, std::memory_order_relaxed);
   }
   deliveries_.clear();
 }
