@@ -33,7 +33,8 @@ ASAN_OPTIONS="detect_leaks=1" build/asan/tests/eventmesh_unit_tests \
 
 stage "unit tests under ThreadSanitizer"
 tools/build.sh tsan -DEVENTMESH_BUILD_TOOLS=OFF --target eventmesh_unit_tests
-TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+tsan_options="halt_on_error=1 second_deadlock_stack=1"
+TSAN_OPTIONS="$tsan_options suppressions=$PWD/tools/tsan.supp" \
   build/tsan/tests/eventmesh_unit_tests --gtest_brief=1
 
 if [ -d tests/fuzz ]; then
