@@ -349,6 +349,29 @@ TEST(DurableRestart, InFlightEventsAreRedeliveredAfterRestart) {
   EXPECT_EQ(r.data(), (std::vector<std::string>{"1", "3"}));
 }
 
+TEST(DurableRestart, GroupsListsStoredDurablesWithoutMembers) {
+  TempDir dir;
+  {
+    auto mesh = OpenDir(dir.path());
+    auto sub = mesh->Subscribe(
+        "kept.>", [](const Delivery&) {}, Durable("kept"));
+    ASSERT_TRUE(sub.ok());
+  }
+  auto mesh = OpenDir(dir.path());
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(mesh->Publish("kept.x", MakeEvent("")).ok());
+  }
+  auto groups = mesh->Groups();
+  ASSERT_TRUE(groups.ok()) << groups.status().ToString();
+  ASSERT_EQ(groups->size(), 1u);
+  const GroupInfo& g = (*groups)[0];
+  EXPECT_EQ(g.name, "kept");
+  EXPECT_EQ(g.pattern, "kept.>");
+  EXPECT_TRUE(g.durable);
+  EXPECT_EQ(g.members, 0u);
+  EXPECT_EQ(g.lag, 3u);
+}
+
 TEST(DurableRestart, ADurableNameKeepsItsPattern) {
   TempDir dir;
   {

@@ -44,6 +44,24 @@ Result<std::shared_ptr<Consumer>> Consumer::Open(Config config, Store* store,
   return c;
 }
 
+bool Consumer::ParseState(const std::string& blob, StoredState* state) {
+  std::istringstream in(blob);
+  std::string version, next, positions;
+  std::getline(in, version);
+  std::getline(in, state->pattern);
+  std::getline(in, next);
+  std::getline(in, positions);
+  if (version != "1" || !ParseU64(next, &state->next_read)) return false;
+  std::istringstream list(positions);
+  std::string token;
+  state->pending.clear();
+  while (list >> token) {
+    uint64_t pos;
+    if (ParseU64(token, &pos)) state->pending.push_back(pos);
+  }
+  return true;
+}
+
 // The state record is "1\n<pattern>\n<next_read>\n<pos> <pos> ...".
 std::string Consumer::EncodeStateLocked() const {
   std::string out =
@@ -87,27 +105,21 @@ Status Consumer::Load() {
   }
 
   // A known consumer: check it is the same one, then pick up its events.
-  std::istringstream in(*saved);
-  std::string version, pattern, next, positions;
-  std::getline(in, version);
-  std::getline(in, pattern);
-  std::getline(in, next);
-  std::getline(in, positions);
-  if (version != "1" || !ParseU64(next, &next_read_)) {
+  StoredState state;
+  if (!ParseState(*saved, &state)) {
     return DataLoss("durable '" + config_.name + "' has a state record " +
                     "this version cannot read");
   }
+  next_read_ = state.next_read;
+  const std::string& pattern = state.pattern;
   if (pattern != config_.pattern) {
     return FailedPrecondition("durable '" + config_.name +
                               "' exists with pattern '" + pattern + "', not '" +
                               config_.pattern + "'; use another durable name");
   }
-  std::istringstream list(positions);
-  std::string token;
   std::vector<LogRecord> records;
-  while (list >> token) {
-    uint64_t pos, ignored;
-    if (!ParseU64(token, &pos)) continue;
+  for (uint64_t pos : state.pending) {
+    uint64_t ignored;
     records.clear();
     EM_RETURN_IF_ERROR(
         store_->Read(pos, config_.pattern, 1, 1, &records, &ignored));

@@ -62,6 +62,15 @@ class Consumer : public Task, public Route, public detail::Acker {
 
   const Config& config() const { return config_; }
 
+  // A durable consumer's stored state, as kept under "consumer/<name>".
+  struct StoredState {
+    std::string pattern;
+    uint64_t next_read = 0;
+    std::vector<uint64_t> pending;  // read, not yet settled
+  };
+  // Parses a state record; false when this version cannot read it.
+  static bool ParseState(const std::string& blob, StoredState* state);
+
   // Adds a member; returns its id.
   uint64_t AddMember(BatchHandler handler, size_t max_in_flight);
   // Removes a member; its unacknowledged events go to the others. When it

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <random>
+#include <set>
 
 #include "eventmesh/clock.h"
 #include "eventmesh/topic.h"
@@ -607,10 +608,34 @@ Result<std::vector<TopicInfo>> LocalMesh::Topics() { return store_->Topics(); }
 Result<std::vector<GroupInfo>> LocalMesh::Groups() {
   std::vector<GroupInfo> groups;
   std::lock_guard<std::mutex> subscribe_lock(subscribe_mu_);
+  std::set<std::string> live;
   for (const auto& [key, entry] : consumers_) {
     GroupInfo info = entry.second->Info();
-    if (info.durable) groups.push_back(std::move(info));
+    if (!info.durable) continue;
+    live.insert(info.name);
+    groups.push_back(std::move(info));
   }
+
+  // Durables with no member now, as their stored state has them.
+  constexpr std::string_view kStatePrefix = "consumer/";
+  EM_ASSIGN_OR_RETURN(auto stored, store_->ListState(kStatePrefix));
+  uint64_t end = store_->Stats().next_position;
+  for (const auto& [key, blob] : stored) {
+    std::string name = key.substr(kStatePrefix.size());
+    Consumer::StoredState state;
+    if (live.count(name) || !Consumer::ParseState(blob, &state)) continue;
+    GroupInfo info;
+    info.name = std::move(name);
+    info.pattern = state.pattern;
+    info.durable = true;
+    info.ack_floor = state.next_read;
+    for (uint64_t pos : state.pending) {
+      info.ack_floor = std::min(info.ack_floor, pos);
+    }
+    info.lag = end > info.ack_floor ? end - info.ack_floor : 0;
+    groups.push_back(std::move(info));
+  }
+
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& [key, entry] : groups_) {
     GroupInfo info;
