@@ -29,6 +29,8 @@
 
 #ifdef EVENTMESH_HAVE_NATS
 #include <nats/nats.h>
+
+#include "nats_peer.h"
 #endif
 
 extern char** environ;
@@ -158,79 +160,20 @@ BENCHMARK(BM_ClusterMeshCrossNode)
 
 #ifdef EVENTMESH_HAVE_NATS
 
-int FreeLoopbackPort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  int port = ntohs(addr.sin_port);
-  close(fd);
-  return port;
+using bench::FreeLoopbackPort;
+using bench::NatsServer;
+
+// One nats-server with a cluster listener and, when `route_port` is set, a
+// route to the node listening there.
+std::unique_ptr<NatsServer> StartNatsNode(int cluster_port, int route_port) {
+  std::vector<std::string> args = {
+      "-cluster", "nats://127.0.0.1:" + std::to_string(cluster_port)};
+  if (route_port > 0) {
+    args.push_back("-routes");
+    args.push_back("nats://127.0.0.1:" + std::to_string(route_port));
+  }
+  return std::make_unique<NatsServer>(std::move(args));
 }
-
-// One nats-server with a cluster listener and optional route.
-class NatsClusterServer {
- public:
-  NatsClusterServer(int cluster_port, int route_port) {
-    port_ = FreeLoopbackPort();
-    std::vector<std::string> args = {
-        "nats-server",
-        "-a",
-        "127.0.0.1",
-        "-p",
-        std::to_string(port_),
-        "-cluster",
-        "nats://127.0.0.1:" + std::to_string(cluster_port)};
-    if (route_port > 0) {
-      args.push_back("-routes");
-      args.push_back("nats://127.0.0.1:" + std::to_string(route_port));
-    }
-    std::vector<char*> argv;
-    for (auto& s : args) argv.push_back(s.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null",
-                                     O_WRONLY, 0);
-    if (posix_spawnp(&pid_, "nats-server", &actions, nullptr, argv.data(),
-                     environ) != 0) {
-      Fatal("cannot start nats-server");
-    }
-    posix_spawn_file_actions_destroy(&actions);
-    url_ = "nats://127.0.0.1:" + std::to_string(port_);
-    for (int i = 0; i < 200; ++i) {
-      natsConnection* nc = nullptr;
-      if (natsConnection_ConnectTo(&nc, url_.c_str()) == NATS_OK) {
-        natsConnection_Destroy(nc);
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    }
-    Fatal("nats-server did not come up");
-  }
-  ~NatsClusterServer() {
-    kill(pid_, SIGTERM);
-    waitpid(pid_, nullptr, 0);
-  }
-  natsConnection* Connect() {
-    natsOptions* opts = nullptr;
-    natsOptions_Create(&opts);
-    natsOptions_SetURL(opts, url_.c_str());
-    natsOptions_SetMaxPendingMsgs(opts, 1 << 20);
-    natsConnection* nc = nullptr;
-    if (natsConnection_Connect(&nc, opts) != NATS_OK) Fatal("nats connect");
-    natsOptions_Destroy(opts);
-    return nc;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int port_ = 0;
-  std::string url_;
-};
 
 void CountNats(natsConnection*, natsSubscription*, natsMsg* msg,
                void* closure) {
@@ -242,10 +185,10 @@ void CountNats(natsConnection*, natsSubscription*, natsMsg* msg,
 void BM_ClusterNatsCrossNode(benchmark::State& state) {
   for (auto _ : state) {
     int route1 = FreeLoopbackPort(), route2 = FreeLoopbackPort();
-    NatsClusterServer n1(route1, 0);
-    NatsClusterServer n2(route2, route1);
-    natsConnection* sub_conn = n2.Connect();
-    natsConnection* pub = n1.Connect();
+    auto n1 = StartNatsNode(route1, 0);
+    auto n2 = StartNatsNode(route2, route1);
+    natsConnection* sub_conn = n2->Connect();
+    natsConnection* pub = n1->Connect();
     std::atomic<uint64_t> received{0};
     natsSubscription* sub = nullptr;
     natsConnection_Subscribe(&sub, sub_conn, "bench.cross", CountNats,

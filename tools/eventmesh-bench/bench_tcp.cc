@@ -34,6 +34,8 @@
 
 #ifdef EVENTMESH_HAVE_NATS
 #include <nats/nats.h>
+
+#include "nats_peer.h"
 #endif
 
 extern char** environ;
@@ -276,76 +278,16 @@ BENCHMARK(BM_TcpMeshDurablePublish)
 
 #ifdef EVENTMESH_HAVE_NATS
 
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  int port = ntohs(addr.sin_port);
-  close(fd);
-  return port;
+using bench::NatsServer;
+
+// nats-server as the core peer, or with JetStream in a temporary store.
+std::unique_ptr<NatsServer> StartNats(bool jetstream) {
+  if (!jetstream)
+    return std::make_unique<NatsServer>(std::vector<std::string>{});
+  std::string store = TempDirectory("jetstream");
+  return std::make_unique<NatsServer>(
+      std::vector<std::string>{"-js", "-sd", store}, store);
 }
-
-// nats-server as a child process, killed when destroyed.
-class NatsServer {
- public:
-  explicit NatsServer(bool jetstream) {
-    port_ = FreePort();
-    std::vector<std::string> args = {"nats-server", "-a", "127.0.0.1", "-p",
-                                     std::to_string(port_)};
-    if (jetstream) {
-      store_ = TempDirectory("jetstream");
-      args.insert(args.end(), {"-js", "-sd", store_});
-    }
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null",
-                                     O_WRONLY, 0);
-    if (posix_spawnp(&pid_, "nats-server", &actions, nullptr, argv.data(),
-                     environ) != 0) {
-      Fatal("cannot start nats-server");
-    }
-    posix_spawn_file_actions_destroy(&actions);
-    url_ = "nats://127.0.0.1:" + std::to_string(port_);
-    // Wait until it accepts connections.
-    for (int i = 0; i < 200; ++i) {
-      natsConnection* nc = nullptr;
-      if (natsConnection_ConnectTo(&nc, url_.c_str()) == NATS_OK) {
-        natsConnection_Destroy(nc);
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    }
-    Fatal("nats-server did not come up");
-  }
-  ~NatsServer() {
-    kill(pid_, SIGTERM);
-    waitpid(pid_, nullptr, 0);
-    if (!store_.empty()) std::filesystem::remove_all(store_);
-  }
-  natsConnection* Connect() {
-    natsOptions* opts = nullptr;
-    natsOptions_Create(&opts);
-    natsOptions_SetURL(opts, url_.c_str());
-    natsOptions_SetMaxPendingMsgs(opts, 1 << 20);
-    natsConnection* nc = nullptr;
-    if (natsConnection_Connect(&nc, opts) != NATS_OK) Fatal("nats connect");
-    natsOptions_Destroy(opts);
-    return nc;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int port_ = 0;
-  std::string url_;
-  std::string store_;
-};
 
 void CountMessage(natsConnection*, natsSubscription*, natsMsg* msg,
                   void* closure) {
@@ -356,12 +298,12 @@ void CountMessage(natsConnection*, natsSubscription*, natsMsg* msg,
 void BM_TcpNatsFanout(benchmark::State& state) {
   const int subscribers = static_cast<int>(state.range(0));
   for (auto _ : state) {
-    NatsServer server(false);
+    auto server = StartNats(false);
     std::vector<natsConnection*> conns;
     std::vector<natsSubscription*> subs;
     std::vector<std::unique_ptr<Counter>> counters;
     for (int i = 0; i < subscribers; ++i) {
-      conns.push_back(server.Connect());
+      conns.push_back(server->Connect());
       counters.push_back(std::make_unique<Counter>());
       natsSubscription* sub = nullptr;
       natsConnection_Subscribe(&sub, conns.back(), "bench.fanout", CountMessage,
@@ -370,7 +312,7 @@ void BM_TcpNatsFanout(benchmark::State& state) {
       subs.push_back(sub);
       natsConnection_Flush(conns.back());
     }
-    natsConnection* pub = server.Connect();
+    natsConnection* pub = server->Connect();
     std::string payload(kPayload, 'x');
     auto start = Clock::now();
     for (uint64_t i = 0; i < kThroughputEvents; ++i) {
@@ -411,9 +353,9 @@ void EchoMessage(natsConnection* nc, natsSubscription*, natsMsg* msg, void*) {
 
 void BM_TcpNatsRequestReply(benchmark::State& state) {
   for (auto _ : state) {
-    NatsServer server(false);
-    natsConnection* responder = server.Connect();
-    natsConnection* requester = server.Connect();
+    auto server = StartNats(false);
+    natsConnection* responder = server->Connect();
+    natsConnection* requester = server->Connect();
     natsSubscription* sub = nullptr;
     natsConnection_QueueSubscribe(&sub, responder, "bench.echo", "echo",
                                   EchoMessage, nullptr);
@@ -453,8 +395,8 @@ BENCHMARK(BM_TcpNatsRequestReply)
 // at most kDurableWindow unacknowledged each.
 void BM_TcpJetStreamDurablePublish(benchmark::State& state) {
   for (auto _ : state) {
-    NatsServer server(true);
-    natsConnection* admin = server.Connect();
+    auto server = StartNats(true);
+    natsConnection* admin = server->Connect();
     jsCtx* admin_js = nullptr;
     natsConnection_JetStream(&admin_js, admin, nullptr);
     jsStreamConfig config;
@@ -471,7 +413,7 @@ void BM_TcpJetStreamDurablePublish(benchmark::State& state) {
     std::vector<natsConnection*> conns;
     std::vector<jsCtx*> contexts;
     for (int i = 0; i < kDurablePublishers; ++i) {
-      conns.push_back(server.Connect());
+      conns.push_back(server->Connect());
       jsOptions options;
       jsOptions_Init(&options);
       options.PublishAsync.MaxPending = kDurableWindow;
