@@ -31,7 +31,12 @@ Consumer::Consumer(Config config, Store* store, CallbackPool* pool,
       store_(store),
       pool_(pool),
       timer_(timer),
-      publish_(std::move(publish)) {}
+      publish_(std::move(publish)) {
+  const StartPosition& start = config_.options.start;
+  if (start.kind == StartPosition::Kind::kSequence) {
+    min_sequence_ = start.sequence;
+  }
+}
 
 Result<std::shared_ptr<Consumer>> Consumer::Open(Config config, Store* store,
                                                  CallbackPool* pool,
@@ -60,6 +65,16 @@ bool Consumer::ParseState(const std::string& blob, StoredState* state) {
     if (ParseU64(token, &pos)) state->pending.push_back(pos);
   }
   return true;
+}
+
+std::string Consumer::EncodeState(const StoredState& state) {
+  std::string out =
+      "1\n" + state.pattern + "\n" + std::to_string(state.next_read) + "\n";
+  for (uint64_t pos : state.pending) {
+    out += std::to_string(pos);
+    out += ' ';
+  }
+  return out;
 }
 
 // The state record is "1\n<pattern>\n<next_read>\n<pos> <pos> ...".
@@ -176,11 +191,7 @@ void Consumer::Offer(const EventPtr& /*event*/, uint64_t position) {
 }
 
 bool Consumer::Admits(const Event& event) const {
-  const StartPosition& start = config_.options.start;
-  if (start.kind == StartPosition::Kind::kSequence &&
-      event.sequence < start.sequence) {
-    return false;
-  }
+  if (event.sequence < min_sequence_) return false;
   return config_.options.filter.MatchesEverything() ||
          config_.options.filter.Matches(event);
 }
@@ -257,8 +268,10 @@ void Consumer::ExpireLocked(int64_t now, std::vector<uint64_t>* dead) {
 void Consumer::ReadMore() {
   uint64_t from;
   size_t want;
+  uint64_t epoch;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    epoch = read_epoch_;
     if (members_.empty()) return;
     if (next_read_ >= known_end_.load(std::memory_order_acquire)) return;
     size_t room = 0;
@@ -281,6 +294,8 @@ void Consumer::ReadMore() {
   }
 
   std::lock_guard<std::mutex> lock(mu_);
+  // A seek or a deleted topic meanwhile: read again from the new state.
+  if (read_epoch_ != epoch) return;
   for (LogRecord& r : records) {
     if (!Admits(*r.event)) continue;
     pending_[r.position] = Entry{std::move(r.event)};
@@ -338,8 +353,8 @@ void Consumer::AssignLocked(int64_t now, std::vector<Batch>* batches) {
 
     auto [slot, fresh] = batch_of.emplace(member_id, batches->size());
     if (fresh) {
-      batches->push_back(
-          Batch{member_id, member->handler, member->run_mu, {}, {}});
+      batches->push_back(Batch{
+          member_id, member->handler, member->run_mu, {}, {}, seek_epoch_});
     }
     Batch& batch = (*batches)[slot->second];
     batch.deliveries.emplace_back(entry.event, entry.attempts, acker,
@@ -355,6 +370,7 @@ void Consumer::RunBatch(Batch& batch) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (closed_ || members_.count(batch.member_id) == 0) return;
+    if (batch.seek_epoch != seek_epoch_) return;  // forgotten by a seek
   }
   try {
     batch.handler(batch.deliveries);
@@ -371,6 +387,7 @@ void Consumer::RunBatch(Batch& batch) {
   // redelivered elsewhere meanwhile is left to its new attempt.
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (batch.seek_epoch != seek_epoch_) return;
     for (size_t i = 0; i < batch.positions.size(); ++i) {
       auto it = pending_.find(batch.positions[i]);
       if (it != pending_.end() && it->second.member == batch.member_id &&
@@ -506,6 +523,46 @@ Status Consumer::Persist(bool wait) {
     if (!wait) return Status::Ok();
     persisted_cv_.wait(lock);
   }
+}
+
+Status Consumer::DropTopic(const std::string& topic,
+                           uint64_t through_sequence) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_) return Closed("the subscription's mesh is closed");
+    ++read_epoch_;
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      const Event& event = *it->second.event;
+      if (event.topic != topic || event.sequence > through_sequence) {
+        ++it;
+        continue;
+      }
+      auto m = members_.find(it->second.member);
+      if (m != members_.end()) --m->second.in_flight;
+      it = pending_.erase(it);
+    }
+    // Skipped positions in ready_ are dropped when they come up.
+    ++state_version_;
+  }
+  pool_->Schedule(shared_from_this());
+  return Persist(true);
+}
+
+Status Consumer::Seek(uint64_t position) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_) return Closed("the subscription's mesh is closed");
+    ++read_epoch_;
+    ++seek_epoch_;
+    pending_.clear();
+    ready_.clear();
+    for (auto& [id, m] : members_) m.in_flight = 0;
+    next_read_ = position;
+    min_sequence_ = 0;
+    ++state_version_;
+  }
+  pool_->Schedule(shared_from_this());
+  return Persist(true);
 }
 
 Status Consumer::Close() {

@@ -70,6 +70,8 @@ class Consumer : public Task, public Route, public detail::Acker {
   };
   // Parses a state record; false when this version cannot read it.
   static bool ParseState(const std::string& blob, StoredState* state);
+  // The state record for `state`.
+  static std::string EncodeState(const StoredState& state);
 
   // Adds a member; returns its id.
   uint64_t AddMember(BatchHandler handler, size_t max_in_flight);
@@ -86,6 +88,16 @@ class Consumer : public Task, public Route, public detail::Acker {
   // detail::Acker: `token` is the log position.
   Status Ack(uint64_t token) override;
   Status Nack(uint64_t token, std::chrono::milliseconds delay) override;
+
+  // Forgets the read, unsettled events of `topic` with a sequence up to
+  // `through_sequence` (the store removed them), then stores the state.
+  Status DropTopic(const std::string& topic, uint64_t through_sequence);
+
+  // Forgets every read, unsettled event (deliveries already handed to a
+  // handler are not taken back) and reads from log `position` on; stores
+  // the state before returning. Members stay. An ack made after the seek
+  // for a delivery made before it may settle the same event read again.
+  Status Seek(uint64_t position);
 
   // Stores the state now and waits for it. Further acks fail with kClosed.
   Status Close();
@@ -118,6 +130,7 @@ class Consumer : public Task, public Route, public detail::Acker {
     std::shared_ptr<std::mutex> run_mu;
     std::vector<Delivery> deliveries;
     std::vector<uint64_t> positions;  // of each delivery
+    uint64_t seek_epoch = 0;          // seek_epoch_ when it was made
   };
 
   Consumer(Config config, Store* store, CallbackPool* pool, Timer* timer,
@@ -157,6 +170,12 @@ class Consumer : public Task, public Route, public detail::Acker {
   int64_t earliest_deadline_ = INT64_MAX;
   int64_t timer_armed_for_ = INT64_MAX;
   bool closed_ = false;
+  // Events of a topic with a lower sequence are skipped (a sequence start).
+  uint64_t min_sequence_ = 0;
+  // Raised by Seek and DropTopic: a read that began before is stale.
+  uint64_t read_epoch_ = 0;
+  // Raised by Seek: batches made before are not delivered or acked.
+  uint64_t seek_epoch_ = 0;
   // One past the last log position known to exist; Offer() raises it.
   std::atomic<uint64_t> known_end_{0};
 

@@ -70,6 +70,7 @@ class MemoryStore final : public Store {
   Result<uint64_t> PositionAtTime(int64_t unix_nanos) override;
   Result<std::vector<TopicInfo>> Topics() override;
   Status DeleteTopic(std::string_view topic) override;
+  Status PurgeTopic(std::string_view topic) override;
   Status Flush() override;
   StoreStats Stats() override;
   Status Close() override;
@@ -426,6 +427,21 @@ Status MemoryStore::DeleteTopic(std::string_view name) {
   topics_.erase(it);
   // Forget dedup entries of the deleted records: their sequences are gone
   // and the topic starts again from 1.
+  for (auto d = dedup_.begin(); d != dedup_.end();) {
+    d = d->second.topic == name ? dedup_.erase(d) : std::next(d);
+  }
+  return Status();
+}
+
+Status MemoryStore::PurgeTopic(std::string_view name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  EM_RETURN_IF_ERROR(CheckOpenLocked());
+  auto it = topics_.find(name);
+  if (it == topics_.end() || it->second.records.empty()) {
+    return NotFound("topic '" + std::string(name) + "' has no events");
+  }
+  // The topic stays, with its last sequence, so numbering goes on.
+  while (!it->second.records.empty()) RemoveOldestLocked(it->second);
   for (auto d = dedup_.begin(); d != dedup_.end();) {
     d = d->second.topic == name ? dedup_.erase(d) : std::next(d);
   }
