@@ -692,6 +692,7 @@ Result<uint64_t> LocalMesh::RepublishDeadLetters(std::string_view durable) {
   uint64_t count = 0;
   for (const TopicInfo& t : topics) {
     if (t.topic.compare(0, prefix.size(), prefix) != 0) continue;
+    if (t.count == 0) continue;  // emptied by retention or DeleteTopic
     std::vector<LogRecord> records;
     EM_RETURN_IF_ERROR(
         store_->ReadTopic(t.topic, t.first_sequence, SIZE_MAX, &records));
