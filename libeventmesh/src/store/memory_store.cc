@@ -148,7 +148,9 @@ class MemoryStore final : public Store {
   // Hands the retired events to the reclaimer once there are enough, or
   // whatever there is when `all`.
   void ReclaimRetired(bool all = false);
-  Status RemoveTopic(std::string_view name);
+  // DeleteTopic (or, with `keep_topic`, PurgeTopic) under the lock; the
+  // caller then reclaims the removed events.
+  Status RemoveTopic(std::string_view name, bool keep_topic);
   void MaybeRunRetentionLocked();
   void PruneDedupLocked(int64_t now);
   void CompactLogLocked();
@@ -504,12 +506,12 @@ Result<std::vector<TopicInfo>> MemoryStore::Topics() {
 }
 
 Status MemoryStore::DeleteTopic(std::string_view name) {
-  Status status = RemoveTopic(name);
+  Status status = RemoveTopic(name, /*keep_topic=*/false);
   ReclaimRetired(/*all=*/true);
   return status;
 }
 
-Status MemoryStore::RemoveTopic(std::string_view name) {
+Status MemoryStore::RemoveTopic(std::string_view name, bool keep_topic) {
   std::lock_guard<std::mutex> lock(mu_);
   EM_RETURN_IF_ERROR(CheckOpenLocked());
   auto it = topics_.find(name);
@@ -517,9 +519,9 @@ Status MemoryStore::RemoveTopic(std::string_view name) {
     return NotFound("topic '" + std::string(name) + "' has no events");
   }
   while (!it->second.records.empty()) RemoveOldestLocked(it->second);
-  topics_.erase(it);
-  // Forget dedup entries of the deleted records: their sequences are gone
-  // and the topic starts again from 1.
+  // A purged topic stays, with its last sequence, so numbering goes on.
+  if (!keep_topic) topics_.erase(it);
+  // Forget dedup entries of the removed records: their sequences are gone.
   for (auto d = dedup_.begin(); d != dedup_.end();) {
     d = d->second.topic == name ? dedup_.erase(d) : std::next(d);
   }
@@ -527,18 +529,9 @@ Status MemoryStore::RemoveTopic(std::string_view name) {
 }
 
 Status MemoryStore::PurgeTopic(std::string_view name) {
-  std::lock_guard<std::mutex> lock(mu_);
-  EM_RETURN_IF_ERROR(CheckOpenLocked());
-  auto it = topics_.find(name);
-  if (it == topics_.end() || it->second.records.empty()) {
-    return NotFound("topic '" + std::string(name) + "' has no events");
-  }
-  // The topic stays, with its last sequence, so numbering goes on.
-  while (!it->second.records.empty()) RemoveOldestLocked(it->second);
-  for (auto d = dedup_.begin(); d != dedup_.end();) {
-    d = d->second.topic == name ? dedup_.erase(d) : std::next(d);
-  }
-  return Status();
+  Status status = RemoveTopic(name, /*keep_topic=*/true);
+  ReclaimRetired(/*all=*/true);
+  return status;
 }
 
 Status MemoryStore::Flush() {
