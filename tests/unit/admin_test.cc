@@ -139,6 +139,27 @@ TEST_P(AdminTest, SeekToLatestSkipsTheBacklogAndForgetsInFlight) {
   ASSERT_OK(r.deliveries.front().Ack());
 }
 
+TEST_P(AdminTest, AnAckMadeBeforeASeekDoesNotSettleTheRereadEvent) {
+  auto mesh = Open();
+  Recorder r;
+  SubscribeOptions o = Durable("g", /*manual_ack=*/true);
+  o.ack_wait = std::chrono::seconds(30);
+  auto sub = mesh->Subscribe("late", r.handler(), o);
+  ASSERT_TRUE(sub.ok());
+  PublishN(mesh.get(), "late", 1);
+  ASSERT_TRUE(WaitFor([&] { return r.size() == 1; }));
+  ASSERT_OK(mesh->SeekGroup("g", StartPosition::Earliest()));
+  ASSERT_TRUE(WaitFor([&] { return r.size() == 2; }));
+
+  std::lock_guard<std::mutex> lock(r.mu);
+  ASSERT_OK(r.deliveries[0].Ack());  // late: made before the seek
+  EXPECT_EQ(GroupNamed(mesh.get(), "g").in_flight, 1u);
+  ASSERT_OK(r.deliveries[0].Nack());
+  EXPECT_EQ(GroupNamed(mesh.get(), "g").in_flight, 1u);
+  ASSERT_OK(r.deliveries[1].Ack());
+  EXPECT_EQ(GroupNamed(mesh.get(), "g").in_flight, 0u);
+}
+
 TEST_P(AdminTest, SeekMovesADurableWithoutMembers) {
   auto mesh = Open();
   {

@@ -282,8 +282,9 @@ class Mesh {
   // latest, a time (events stored at or after it) or, for a group whose
   // pattern is one topic (no wildcards), that topic's sequence (from 1 to
   // one past its last). The group's unacknowledged events are forgotten
-  // (not redelivered unless the new position comes before them); its
-  // members keep their subscriptions and continue from the new position.
+  // (not redelivered unless the new position comes before them), and acks
+  // of deliveries made before the move are ignored; its members keep
+  // their subscriptions and continue from the new position.
   // Works for a durable with no member now as well. The position is
   // stored before this returns. kNotFound for an unknown durable,
   // kInvalidArgument for a sequence the group cannot seek to.

@@ -17,6 +17,12 @@ namespace {
 constexpr size_t kScanFactor = 16;
 constexpr size_t kMinScan = 4096;
 
+// A delivery's ack token is its log position with the low bits of the
+// consumer's seek generation above it, so that an ack of a delivery made
+// before a seek does not settle the same event read again after it.
+constexpr int kTokenSeekShift = 52;
+constexpr uint64_t kTokenPositionMask = (uint64_t{1} << kTokenSeekShift) - 1;
+
 bool ParseU64(std::string_view text, uint64_t* value) {
   auto [end, ec] =
       std::from_chars(text.data(), text.data() + text.size(), *value);
@@ -358,7 +364,7 @@ void Consumer::AssignLocked(int64_t now, std::vector<Batch>* batches) {
     }
     Batch& batch = (*batches)[slot->second];
     batch.deliveries.emplace_back(entry.event, entry.attempts, acker,
-                                  it->first);
+                                  TokenLocked(it->first));
     batch.positions.push_back(it->first);
     // An ephemeral consumer forgets an event once it is handed over.
     if (!config_.persistent) SettleLocked(it);
@@ -417,7 +423,9 @@ Status Consumer::Ack(uint64_t token) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (closed_) return Closed("the subscription's mesh is closed");
-    auto it = pending_.find(token);
+    uint64_t position;
+    if (!PositionOfTokenLocked(token, &position)) return Status::Ok();
+    auto it = pending_.find(position);
     if (it == pending_.end()) return Status::Ok();  // settled already
     SettleLocked(it);
   }
@@ -430,7 +438,9 @@ Status Consumer::Nack(uint64_t token, std::chrono::milliseconds delay) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (closed_) return Closed("the subscription's mesh is closed");
-    auto it = pending_.find(token);
+    uint64_t position;
+    if (!PositionOfTokenLocked(token, &position)) return Status::Ok();
+    auto it = pending_.find(position);
     if (it == pending_.end() || it->second.member == 0) return Status::Ok();
     deadline =
         MonotonicNanos() +
@@ -523,6 +533,21 @@ Status Consumer::Persist(bool wait) {
     if (!wait) return Status::Ok();
     persisted_cv_.wait(lock);
   }
+}
+
+uint64_t Consumer::TokenLocked(uint64_t position) const {
+  if (position > kTokenPositionMask) {
+    Fatal("consumer: log position " + std::to_string(position) +
+          " is beyond the range of ack tokens");
+  }
+  return position | (seek_epoch_ << kTokenSeekShift);
+}
+
+bool Consumer::PositionOfTokenLocked(uint64_t token, uint64_t* position) const {
+  uint64_t current = (seek_epoch_ << kTokenSeekShift) >> kTokenSeekShift;
+  if (token >> kTokenSeekShift != current) return false;  // before a seek
+  *position = token & kTokenPositionMask;
+  return true;
 }
 
 Status Consumer::DropTopic(const std::string& topic,

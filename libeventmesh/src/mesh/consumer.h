@@ -90,7 +90,8 @@ class Consumer : public Task, public Route, public detail::Acker {
 
   void Run() override;
 
-  // detail::Acker: `token` is the log position.
+  // detail::Acker: `token` is the log position, tagged with the seek
+  // generation (an ack made before the last Seek is ignored).
   Status Ack(uint64_t token) override;
   Status Nack(uint64_t token, std::chrono::milliseconds delay) override;
 
@@ -100,8 +101,8 @@ class Consumer : public Task, public Route, public detail::Acker {
 
   // Forgets every read, unsettled event (deliveries already handed to a
   // handler are not taken back) and reads from log `position` on; stores
-  // the state before returning. Members stay. An ack made after the seek
-  // for a delivery made before it may settle the same event read again.
+  // the state before returning. Members stay. Acks and nacks of
+  // deliveries made before the seek are ignored.
   Status Seek(uint64_t position);
 
   // Stores the state now and waits for it. Further acks fail with kClosed.
@@ -153,6 +154,10 @@ class Consumer : public Task, public Route, public detail::Acker {
   int64_t AckWaitNanos(uint32_t attempts) const;
   // Removes a pending entry as settled. mu_ held.
   void SettleLocked(std::map<uint64_t, Entry>::iterator it);
+  // The ack token of a delivery of `position`, and back (false for a
+  // token of a delivery made before the last Seek). mu_ held.
+  uint64_t TokenLocked(uint64_t position) const;
+  bool PositionOfTokenLocked(uint64_t token, uint64_t* position) const;
   // Stores the state; with `wait`, returns once it is stored.
   Status Persist(bool wait);
   std::string EncodeStateLocked() const;
