@@ -71,6 +71,11 @@ class Reader {
   const Status& error() const { return error_; }
 
   bool Varint(std::string_view field, uint64_t* value) {
+    // Most varints here are lengths under 128: one byte.
+    if (p_ != end_ && static_cast<uint8_t>(*p_) < 0x80) {
+      *value = static_cast<uint8_t>(*p_++);
+      return true;
+    }
     uint64_t v = 0;
     for (int shift = 0; shift < 64; shift += 7) {
       if (p_ == end_) return Fail("is truncated in '", field, "'");
@@ -198,15 +203,8 @@ Result<BinaryEventHeader> PeekBinaryHeader(std::string_view bytes) {
   return h;
 }
 
-}  // namespace internal
-
-void AppendBinary(const Event& e, std::string* out) {
-  // Size once, grow once, then write through a pointer.
-  const size_t start = out->size();
-  const size_t size = internal::EncodedBinarySize(e);
-  out->resize(start + size);
-  char* p = out->data() + start;
-
+void EncodeBinaryTo(const Event& e, char* out, size_t size) {
+  char* p = out;
   *p++ = static_cast<char>(kBinaryFormatVersion);
   p = PutString(p, e.topic);
   p = PutVarint(p, e.sequence);
@@ -218,7 +216,40 @@ void AppendBinary(const Event& e, std::string* out) {
     p = PutString(p, value);
   }
   p = PutString(p, e.data);
-  if (p != out->data() + start + size) Fatal("AppendBinary: size mismatch");
+  if (p != out + size) Fatal("EncodeBinaryTo: size mismatch");
+}
+
+Status DecodeBinaryInto(std::string_view bytes, Event* e) {
+  EM_RETURN_IF_ERROR(CheckEnvelope(bytes));
+  Reader r(bytes.substr(1));
+  BinaryEventHeader h;
+  if (!ReadHeader(&r, &h)) return r.error();
+
+  e->topic.assign(h.topic.data(), h.topic.size());
+  e->sequence = h.sequence;
+  e->stored_at_nanos = h.stored_at_nanos;
+  const auto attributes = Attributes(*e);
+  for (size_t i = 0; i < attributes.size(); ++i) {
+    if (!r.String(kAttributeOrder[i], attributes[i])) return r.error();
+  }
+  if (!ReadExtensions(&r, e) || !r.String("data", &e->data)) return r.error();
+  if (r.remaining() != 0) {
+    return InvalidArgument("encoded event has " +
+                           std::to_string(r.remaining()) +
+                           " bytes after its end; is it two events or a "
+                           "corrupt length?");
+  }
+  return Status::Ok();
+}
+
+}  // namespace internal
+
+void AppendBinary(const Event& e, std::string* out) {
+  // Size once, grow once, then write through a pointer.
+  const size_t start = out->size();
+  const size_t size = internal::EncodedBinarySize(e);
+  out->resize(start + size);
+  internal::EncodeBinaryTo(e, out->data() + start, size);
 }
 
 std::string EncodeBinary(const Event& event) {
@@ -228,26 +259,8 @@ std::string EncodeBinary(const Event& event) {
 }
 
 Result<Event> DecodeBinary(std::string_view bytes) {
-  EM_RETURN_IF_ERROR(CheckEnvelope(bytes));
-  Reader r(bytes.substr(1));
-  internal::BinaryEventHeader h;
-  if (!ReadHeader(&r, &h)) return r.error();
-
   Event e;
-  e.topic.assign(h.topic.data(), h.topic.size());
-  e.sequence = h.sequence;
-  e.stored_at_nanos = h.stored_at_nanos;
-  const auto attributes = Attributes(e);
-  for (size_t i = 0; i < attributes.size(); ++i) {
-    if (!r.String(kAttributeOrder[i], attributes[i])) return r.error();
-  }
-  if (!ReadExtensions(&r, &e) || !r.String("data", &e.data)) return r.error();
-  if (r.remaining() != 0) {
-    return InvalidArgument("encoded event has " +
-                           std::to_string(r.remaining()) +
-                           " bytes after its end; is it two events or a "
-                           "corrupt length?");
-  }
+  EM_RETURN_IF_ERROR(internal::DecodeBinaryInto(bytes, &e));
   return e;
 }
 
