@@ -993,8 +993,13 @@ constexpr size_t kHashAhead = 8;
 void LmdbStore::GatherEvents(const std::vector<Op>& group) {
   pending_.clear();
   next_pending_ = 0;
-  for (const Op& op : group) {
-    const auto* append = std::get_if<AppendOp>(&op.body);
+  constexpr size_t kOpsAhead = 8;  // each op's vector is its own allocation
+  for (size_t i = 0; i < group.size(); ++i) {
+    if (i + kOpsAhead < group.size()) {
+      const auto* ahead = std::get_if<AppendOp>(&group[i + kOpsAhead].body);
+      if (ahead != nullptr) __builtin_prefetch(ahead->events.data());
+    }
+    const auto* append = std::get_if<AppendOp>(&group[i].body);
     if (append == nullptr) continue;
     for (const auto& event : append->events) {
       pending_.push_back({event.get(), 0, append->check_duplicates});
@@ -1036,7 +1041,7 @@ int LmdbStore::ApplyAppend(MDB_txn* txn, MDB_cursor* log, MDB_cursor* seq,
   AppendOutcome* outcome = outcomes_.data() + op.first_outcome;
   TopicState* topic = nullptr;
   for (size_t i = 0; i < op.events.size(); ++i) {
-    Event& event = *op.events[i];
+    Event& event = *pending_[next_pending_].event;
     // A dedup hash of 0 marks a record the caller vouched for: it is
     // neither checked now nor remembered when the store reopens.
     uint64_t hash = pending_[next_pending_].hash;
