@@ -26,7 +26,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <future>
@@ -246,6 +248,8 @@ class LmdbStore final : public Store {
 
   // Owned by the writer thread (and by Open before it starts).
   std::unordered_map<std::string, TopicState> topics_;
+  // Entries of topics_ by TopicCacheSlot(); cleared when one is erased.
+  std::array<TopicState*, 64> topic_cache_{};
   uint64_t next_position_ = 1;
   int64_t last_stored_at_ = 0;
   uint32_t next_topic_id_ = 1;
@@ -1167,9 +1171,30 @@ int LmdbStore::ApplyState(MDB_txn* txn, StateOp& op) {
   return mdb_put(txn, state_db_, &key, &value, 0);
 }
 
+// A cheap hash of a topic name for the writer's topic cache: its length
+// and its first and last eight bytes.
+size_t TopicCacheSlot(const std::string& name) {
+  uint64_t head = 0;
+  uint64_t tail = 0;
+  size_t n = std::min<size_t>(name.size(), 8);
+  std::memcpy(&head, name.data(), n);
+  std::memcpy(&tail, name.data() + name.size() - n, n);
+  uint64_t h = (head * 0x9E3779B97F4A7C15ull) ^ (tail * 0xC2B2AE3D27D4EB4Full) ^
+               name.size();
+  return static_cast<size_t>(h >> 58);  // 64 slots
+}
+
 TopicState& LmdbStore::TouchTopic(const std::string& name, Undo* undo) {
+  // Interleaved publishers change topic at almost every event; the cache
+  // saves the map's string hash and probe.
+  TopicState*& cached = topic_cache_[TopicCacheSlot(name)];
+  if (cached != nullptr && cached->name == name) {
+    SaveTopic(*cached, undo);
+    return *cached;
+  }
   auto it = topics_.find(name);
   if (it != topics_.end()) {
+    cached = &it->second;
     SaveTopic(it->second, undo);
     return it->second;
   }
@@ -1226,6 +1251,7 @@ void LmdbStore::RollBack(Undo& undo) {
       topics_[it->first] = std::move(*it->second);
     } else {
       topics_.erase(it->first);
+      topic_cache_.fill(nullptr);
     }
   }
   dedup_.RollBack(undo.dedup_order_size, undo.next_position);
@@ -1406,6 +1432,7 @@ void LmdbStore::CompleteTrims(size_t finished_jobs,
     if (it == topics_.end()) continue;
     ForgetDedupOfTopic(it->second.meta.id);
     topics_.erase(it);
+    topic_cache_.fill(nullptr);
   }
   touched_.clear();
   for (size_t i = 0; i < finished_jobs; ++i) {
