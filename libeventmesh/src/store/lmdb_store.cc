@@ -195,6 +195,7 @@ class LmdbStore final : public Store {
   int WriteCounters(MDB_txn* txn);
   TopicState& TouchTopic(const std::string& name, Undo* undo);
   void SaveTopic(TopicState& topic, Undo* undo);
+  void BeginUndo(Undo* undo);
   void RollBack(Undo& undo);
   void FinishGroup(std::vector<Op>& group, const Status& status);
   bool GrowMap();
@@ -214,6 +215,7 @@ class LmdbStore final : public Store {
   int ReindexTrimmed(MDB_txn* txn, TopicState& topic, uint64_t first_before,
                      uint64_t first_position);
   void FailTrims(const Status& status);
+  void ReleaseFreedPages();
   void ForgetDedupOfTopic(uint32_t topic_id);
   void PruneDedup(int64_t now);
 
@@ -958,13 +960,19 @@ void LmdbStore::SyncNow() {
   unsynced_ = false;
 }
 
-int LmdbStore::ApplyGroup(MDB_txn* txn, std::vector<Op>& group, Undo* undo) {
+// Starts a write transaction's bookkeeping: RollBack(undo) restores the
+// counters as they are now.
+void LmdbStore::BeginUndo(Undo* undo) {
   ++txn_epoch_;
   touched_.clear();
   undo->next_position = next_position_;
   undo->last_stored_at = last_stored_at_;
   undo->next_topic_id = next_topic_id_;
   undo->dedup_order_size = dedup_.order_size();
+}
+
+int LmdbStore::ApplyGroup(MDB_txn* txn, std::vector<Op>& group, Undo* undo) {
+  BeginUndo(undo);
   outcomes_.clear();
   GatherEvents(group);
 
@@ -1376,6 +1384,7 @@ void LmdbStore::RunTrimChunk() {
     }
     if (rc == 0) {
       CompleteTrims(finished_jobs, emptied);
+      if (trims_.empty()) ReleaseFreedPages();
       return;
     }
     RollBack(undo);
@@ -1390,12 +1399,33 @@ void LmdbStore::RunTrimChunk() {
   }
 }
 
+// LMDB hands out the pages a transaction freed only from the second
+// transaction after it on. Once removals finish, one small commit makes
+// their space available to the next append group, which matters when
+// the map is at its limit and an operator just freed space.
+void LmdbStore::ReleaseFreedPages() {
+  MDB_txn* txn = nullptr;
+  int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
+  if (rc == 0) {
+    rc = WriteCounters(txn);
+    if (rc == 0) {
+      rc = CommitTxn(txn, false);
+    } else {
+      mdb_txn_abort(txn);
+    }
+  }
+  if (rc != 0) {
+    EM_LOG(kDebug, "store",
+           LmdbStatus(rc, "commit after removing records").ToString());
+  }
+}
+
 // Works through the pending jobs in order, removing at most `budget`
 // records. Counts the jobs it finished and names the topics it deleted.
 int LmdbStore::ApplyTrims(MDB_txn* txn, size_t budget, size_t* finished_jobs,
                           std::vector<std::string>* emptied, Undo* undo) {
-  ++txn_epoch_;
-  touched_.clear();
+  // Without this a failed removal would roll the counters back to zero.
+  BeginUndo(undo);
   int64_t now = WallNanos();
   int rc = 0;
   while (rc == 0 && budget > 0 && *finished_jobs < trims_.size()) {
