@@ -272,9 +272,10 @@ class LmdbStore final : public Store {
   std::vector<AppendOutcome> done_outcomes_;
   DedupTable dedup_;
   std::deque<TrimJob> trims_;
-  int64_t unsynced_since_ = 0;  // monotonic time of the oldest unflushed
-                                // kBatch commit, 0 when none
-  bool unsynced_ = false;       // any commit not flushed yet
+  bool removed_records_ = false;  // since the last ReleaseFreedPages
+  int64_t unsynced_since_ = 0;    // monotonic time of the oldest unflushed
+                                  // kBatch commit, 0 when none
+  bool unsynced_ = false;         // any commit not flushed yet
   int64_t next_retention_ = 0;
 
   // Counters for Stats(), written by the writer.
@@ -1384,7 +1385,10 @@ void LmdbStore::RunTrimChunk() {
     }
     if (rc == 0) {
       CompleteTrims(finished_jobs, emptied);
-      if (trims_.empty()) ReleaseFreedPages();
+      if (trims_.empty() && removed_records_) {
+        ReleaseFreedPages();
+        removed_records_ = false;
+      }
       return;
     }
     RollBack(undo);
@@ -1514,6 +1518,7 @@ int LmdbStore::TrimTopic(MDB_txn* txn, TopicState& topic, const TrimJob& job,
       uint64_t sequence = view.sequence;
       rc = walk.DeleteCurrent();
       if (rc != 0) return rc;
+      removed_records_ = true;
       --topic.meta.count;
       topic.meta.bytes -= std::min(topic.meta.bytes, size);
       topic.meta.first_sequence = topic.meta.count == 0 ? 0 : sequence + 1;
