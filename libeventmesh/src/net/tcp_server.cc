@@ -111,6 +111,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void OnDeliveries(const std::shared_ptr<ServerSub>& sub,
                     const std::vector<Delivery>& deliveries);
   void SendWithinCreditLocked(ServerSub* sub);
+  void EncodeDeliveriesLocked(ServerSub* sub, const Delivery* deliveries,
+                              size_t n);
   void AppendDeliveryLocked(ServerSub* sub, const Delivery& delivery,
                             DeliverWriter* writer);
 
@@ -526,9 +528,18 @@ void Connection::OnDeliveries(const std::shared_ptr<ServerSub>& sub,
     }
     return;
   }
-  for (const Delivery& d : deliveries) {
-    sub->held.push_back(d);
-    held_bytes_ += d.event().ByteSize();
+  // Within credit and with nothing held before them, deliveries are
+  // encoded straight into the output: no queueing and no size accounting
+  // per event. Only what exceeds the credit is held.
+  size_t direct = 0;
+  if (sub->held.empty() && sub->credit > 0) {
+    direct =
+        static_cast<size_t>(std::min<uint64_t>(sub->credit, deliveries.size()));
+    EncodeDeliveriesLocked(sub.get(), deliveries.data(), direct);
+  }
+  for (size_t i = direct; i < deliveries.size(); ++i) {
+    sub->held.push_back(deliveries[i]);
+    held_bytes_ += deliveries[i].event().ByteSize();
   }
   SendWithinCreditLocked(sub.get());
   if (PendingBytesLocked() > server_->options().max_pending_bytes) {
@@ -537,6 +548,25 @@ void Connection::OnDeliveries(const std::shared_ptr<ServerSub>& sub,
         " bytes pending exceed limits.max_pending_bytes (" +
         std::to_string(server_->options().max_pending_bytes) + ")"));
   }
+}
+
+// Encodes `n` deliveries the credit covers into deliver frames.
+void Connection::EncodeDeliveriesLocked(ServerSub* sub,
+                                        const Delivery* deliveries, size_t n) {
+  if (n == 0) return;
+  // Frames stay under the frame limit (a single larger event goes alone).
+  const size_t frame_budget = server_->options().max_frame_bytes / 2;
+  DeliverWriter writer = BeginDeliver(sub->sub_id, &out_);
+  for (size_t i = 0; i < n; ++i) {
+    if (writer.count > 0 && out_.size() - writer.frame_start > frame_budget) {
+      FinishDeliver(writer, &out_);
+      writer = BeginDeliver(sub->sub_id, &out_);
+    }
+    AppendDeliveryLocked(sub, deliveries[i], &writer);
+  }
+  FinishDeliver(writer, &out_);
+  sub->credit -= n;
+  ScheduleFlushLocked();
 }
 
 // Moves held deliveries into one deliver frame, as far as credit allows.
