@@ -26,6 +26,10 @@ constexpr uint64_t kDefaultHeartbeatMs = 5000;
 // PublishAsync waits for answers (docs/protocol.md, "Pipelining"). It
 // waits until half of them are answered, so waking costs little.
 constexpr int64_t kMaxUnackedPublishes = 16384;
+// The most credit one subscription grants (docs/protocol.md, "Deliveries
+// and credit"): enough that a busy subscriber is rarely held back by the
+// round trip of its credit frames.
+constexpr uint64_t kMaxCreditWindow = 16384;
 
 // A subscription as the client keeps it, to restore after a reconnect.
 struct ClientSub {
@@ -573,18 +577,26 @@ void RemoteMesh::HandleDeliver(const Frame& frame) {
     generation = generation_;
   }
   if (!sub) return;  // unsubscribed meanwhile
-  std::vector<Delivery> deliveries;
-  std::vector<uint64_t> tokens;
-  deliveries.reserve(body.items.size());
+  // One allocation holds the frame's events; each delivery shares it
+  // through an aliasing pointer, so a batch costs no allocation per event
+  // beyond the event's own strings.
+  auto events = std::make_shared<std::vector<Event>>();
+  events->reserve(body.items.size());
   for (const DeliveryItem& item : body.items) {
     Result<Event> event = DecodeBinary(item.event);
     if (!event.ok()) {
       LinkDown(event.status().WithContext("a delivery from " + address_));
       return;
     }
-    deliveries.emplace_back(
-        std::make_shared<const Event>(std::move(event).value()), item.attempt,
-        item.token != 0 ? acker : nullptr, item.token);
+    events->push_back(std::move(event).value());
+  }
+  std::vector<Delivery> deliveries;
+  std::vector<uint64_t> tokens;
+  deliveries.reserve(body.items.size());
+  for (size_t i = 0; i < body.items.size(); ++i) {
+    const DeliveryItem& item = body.items[i];
+    deliveries.emplace_back(EventPtr(events, &(*events)[i]), item.attempt,
+                            item.token != 0 ? acker : nullptr, item.token);
     if (item.token != 0) tokens.push_back(item.token);
     if (item.attempt > 1) sub->redelivered.fetch_add(1);
   }
@@ -953,7 +965,8 @@ Result<std::unique_ptr<Subscription>> RemoteMesh::SubscribeBatch(
   sub->durable = !options.durable.empty();
   sub->internal = pattern.substr(0, inbox_prefix_.size()) == inbox_prefix_;
   size_t cap = sub->durable ? options.max_in_flight : options.max_pending;
-  sub->window = std::max<uint64_t>(64, std::min<uint64_t>(cap, 4096));
+  sub->window =
+      std::max<uint64_t>(64, std::min<uint64_t>(cap, kMaxCreditWindow));
 
   auto waiter = std::make_shared<CallWaiter>();
   {

@@ -50,13 +50,20 @@ void Worker::Run() {
 
 // --- Connection --------------------------------------------------------------
 
+// A delivery waiting for credit, with its encoded size (counted in the
+// connection's pending bytes).
+struct HeldDelivery {
+  Delivery delivery;
+  size_t bytes = 0;
+};
+
 // What a subscription of one connection shares with the mesh thread that
 // runs its handler. Guarded by the connection's mu_.
 struct ServerSub {
   uint64_t sub_id = 0;
   bool durable = false;
   uint64_t credit = 0;
-  std::deque<Delivery> held;  // beyond the credit, oldest first
+  std::deque<HeldDelivery> held;  // beyond the credit, oldest first
   std::unique_ptr<Subscription> subscription;  // loop thread only
 };
 
@@ -491,9 +498,9 @@ Status Connection::HandleUnsubscribe(const Frame& frame) {
   std::vector<Delivery> dropped;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (Delivery& d : sub->held) {
-      held_bytes_ -= std::min(held_bytes_, d.event().ByteSize());
-      if (sub->durable) dropped.push_back(std::move(d));
+    for (HeldDelivery& h : sub->held) {
+      held_bytes_ -= std::min(held_bytes_, h.bytes);
+      if (sub->durable) dropped.push_back(std::move(h.delivery));
     }
     sub->held.clear();
     AppendLocked(FrameType::kOk, frame.request_id, {});
@@ -524,7 +531,7 @@ void Connection::OnDeliveries(const std::shared_ptr<ServerSub>& sub,
   if (closed_) {
     // Teardown nacks what it finds held; keep durable ones for it.
     if (sub->durable) {
-      for (const Delivery& d : deliveries) sub->held.push_back(d);
+      for (const Delivery& d : deliveries) sub->held.push_back({d, 0});
     }
     return;
   }
@@ -538,8 +545,9 @@ void Connection::OnDeliveries(const std::shared_ptr<ServerSub>& sub,
     EncodeDeliveriesLocked(sub.get(), deliveries.data(), direct);
   }
   for (size_t i = direct; i < deliveries.size(); ++i) {
-    sub->held.push_back(deliveries[i]);
-    held_bytes_ += deliveries[i].event().ByteSize();
+    size_t bytes = deliveries[i].event().ByteSize();
+    sub->held.push_back({deliveries[i], bytes});
+    held_bytes_ += bytes;
   }
   SendWithinCreditLocked(sub.get());
   if (PendingBytesLocked() > server_->options().max_pending_bytes) {
@@ -580,8 +588,8 @@ void Connection::SendWithinCreditLocked(ServerSub* sub) {
       FinishDeliver(writer, &out_);
       writer = BeginDeliver(sub->sub_id, &out_);
     }
-    AppendDeliveryLocked(sub, sub->held.front(), &writer);
-    held_bytes_ -= std::min(held_bytes_, sub->held.front().event().ByteSize());
+    AppendDeliveryLocked(sub, sub->held.front().delivery, &writer);
+    held_bytes_ -= std::min(held_bytes_, sub->held.front().bytes);
     sub->held.pop_front();
     --sub->credit;
   }
@@ -968,7 +976,7 @@ void Connection::Teardown() {
     for (auto& [id, sub] : subs_) {
       (void)id;
       if (sub->durable) {
-        for (Delivery& d : sub->held) back.push_back(std::move(d));
+        for (HeldDelivery& h : sub->held) back.push_back(std::move(h.delivery));
       }
       sub->held.clear();
     }
