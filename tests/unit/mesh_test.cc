@@ -339,6 +339,120 @@ TEST(Mesh, FilterDeliversOnlyMatchingEvents) {
   EXPECT_EQ(sink.events[1].data, "2");
 }
 
+// A batch of events for `topics`, taken in turn.
+std::vector<Event> BatchOn(const std::vector<std::string>& topics, int n) {
+  std::vector<Event> batch;
+  for (int i = 0; i < n; ++i) {
+    batch.push_back(MakeEvent(std::to_string(i)));
+    batch.back().topic = topics[static_cast<size_t>(i) % topics.size()];
+  }
+  return batch;
+}
+
+TEST(Mesh, BatchRunsKeepPerTopicOrderAcrossMixedTopics) {
+  auto mesh = OpenMem();
+  Sink a, all;
+  auto sub_a = mesh->Subscribe("mix.a", a.handler());
+  auto sub_all = mesh->Subscribe("mix.*", all.handler());
+  ASSERT_TRUE(sub_a.ok() && sub_all.ok());
+  // Runs of one topic alternate with runs of another.
+  std::vector<Event> batch;
+  for (int i = 0; i < 60; ++i) {
+    batch.push_back(MakeEvent(std::to_string(i)));
+    batch.back().topic = (i / 7) % 2 == 0 ? "mix.a" : "mix.b";
+  }
+  ASSERT_TRUE(mesh->PublishBatch(batch).ok());
+  ASSERT_TRUE(WaitFor([&] { return all.size() == 60; }));
+  ASSERT_TRUE(WaitFor([&] { return a.size() == 32; }));
+  std::lock_guard<std::mutex> lock(all.mu);
+  for (size_t i = 0; i < all.events.size(); ++i) {
+    EXPECT_EQ(all.events[i].data, std::to_string(i));
+  }
+  std::lock_guard<std::mutex> lock_a(a.mu);
+  uint64_t last = 0;
+  for (const Event& e : a.events) {
+    EXPECT_EQ(e.topic, "mix.a");
+    EXPECT_EQ(e.sequence, last + 1);
+    last = e.sequence;
+  }
+}
+
+TEST(Mesh, BatchBeyondTheQueueBoundFollowsTheDropPolicy) {
+  auto mesh = OpenMem(1);
+  std::atomic<bool> release{false};
+  std::atomic<int> seen{0};
+  SubscribeOptions options;
+  options.max_pending = 10;
+  options.overflow = OverflowPolicy::kDrop;
+  auto slow = mesh->Subscribe(
+      "t",
+      [&](const Delivery&) {
+        while (!release) std::this_thread::sleep_for(milliseconds(1));
+        ++seen;
+      },
+      options);
+  ASSERT_TRUE(slow.ok());
+  ASSERT_TRUE(mesh->PublishBatch(BatchOn({"t"}, 100)).ok());
+  release = true;
+  ASSERT_TRUE(WaitFor([&] {
+    SubscriptionStats s = (*slow)->Stats();
+    return s.delivered + s.dropped == 100 && s.pending == 0;
+  }));
+  SubscriptionStats s = (*slow)->Stats();
+  EXPECT_GE(s.dropped, 80u);
+  EXPECT_EQ(s.delivered, static_cast<uint64_t>(seen.load()));
+}
+
+TEST(Mesh, BatchBeyondTheQueueBoundBlocksThePublisher) {
+  auto mesh = OpenMem(1);
+  std::atomic<int> seen{0};
+  SubscribeOptions options;
+  options.max_pending = 4;
+  options.block_timeout = std::chrono::seconds(10);
+  auto sub = mesh->Subscribe(
+      "t",
+      [&](const Delivery&) {
+        std::this_thread::sleep_for(milliseconds(1));
+        ++seen;
+      },
+      options);
+  ASSERT_TRUE(sub.ok());
+  ASSERT_TRUE(mesh->PublishBatch(BatchOn({"t"}, 50)).ok());
+  ASSERT_TRUE(WaitFor([&] { return seen == 50; }));
+  EXPECT_EQ((*sub)->Stats().dropped, 0u);
+}
+
+TEST(Mesh, BatchHonoursFiltersAndGroups) {
+  auto mesh = OpenMem();
+  Sink paid;
+  SubscribeOptions filtered;
+  filtered.filter = Filter::Exact("type", "order.paid");
+  auto sub = mesh->Subscribe("orders", paid.handler(), filtered);
+  std::atomic<int> member_a{0}, member_b{0};
+  SubscribeOptions group;
+  group.group = "workers";
+  auto a = mesh->Subscribe(
+      "orders", [&](const Delivery&) { ++member_a; }, group);
+  auto b = mesh->Subscribe(
+      "orders", [&](const Delivery&) { ++member_b; }, group);
+  ASSERT_TRUE(sub.ok() && a.ok() && b.ok());
+  std::vector<Event> batch;
+  for (int i = 0; i < 40; ++i) {
+    batch.push_back(
+        MakeEvent(std::to_string(i), i % 4 == 0 ? "order.paid" : "x"));
+    batch.back().topic = "orders";
+  }
+  ASSERT_TRUE(mesh->PublishBatch(batch).ok());
+  ASSERT_TRUE(WaitFor([&] { return member_a + member_b == 40; }));
+  ASSERT_TRUE(WaitFor([&] { return paid.size() == 10; }));
+  EXPECT_GT(member_a.load(), 0);
+  EXPECT_GT(member_b.load(), 0);
+  std::this_thread::sleep_for(milliseconds(20));
+  EXPECT_EQ(member_a + member_b, 40);
+  std::lock_guard<std::mutex> lock(paid.mu);
+  for (const Event& e : paid.events) EXPECT_EQ(e.type, "order.paid");
+}
+
 TEST(Mesh, RequestGetsTheFirstReply) {
   auto mesh = OpenMem();
   SubscribeOptions options;

@@ -1,12 +1,15 @@
-// HTTP publish: CloudEvents in binary mode POSTed to an in-process
-// HttpServer over keep-alive connections, `depth` requests in flight per
-// connection (pipelining), each answered with its stored sequence. The
-// mesh is "mem:", so the figure is the HTTP layer's cost: parsing,
-// binding, the hand-off to the mesh and back, and the response.
+// HTTP publish: CloudEvents in binary mode POSTed over one keep-alive
+// connection, `depth` requests in flight (pipelining), each answered with
+// its stored sequence. The mesh is "mem:", so the figure is the protocol
+// layer's cost: parsing, binding, the hand-off to the mesh and back, and
+// the response.
 //
-// The peer, when the native TCP protocol is available, publishes the same
-// events through Mesh::Open("tcp://...") in the same run (see
-// docs/benchmarks.md, "HTTP").
+// The peer is the native TCP protocol, measured in the same benchmark run
+// against the same server: the HTTP and TCP listeners share one loop
+// thread and one mesh, as in eventmesh-server. Its client publishes the
+// same events through Mesh::Open("tcp://...") with PublishAsync, keeping
+// the same number in flight on one connection, each acknowledged with its
+// sequence. `http_per_tcp` is the ratio (docs/benchmarks.md, "HTTP").
 
 #include <arpa/inet.h>
 #include <benchmark/benchmark.h>
@@ -15,51 +18,65 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <future>
 #include <memory>
 #include <string>
 #include <thread>
 
+#include "eventmesh/clock.h"
 #include "eventmesh/mesh.h"
+#include "net/event_loop.h"
 #include "net/http/http_server.h"
+#include "net/tcp_server.h"
 
 namespace eventmesh {
 namespace {
 
-// An HttpServer on its own loop thread.
-class ServerThread {
+// Events each side publishes: up to 200,000, fewer for shallow pipelines
+// (which wait a round trip per `depth` events).
+int64_t EventsPerSide(int depth) {
+  return std::min<int64_t>(200000, int64_t{5000} * depth);
+}
+
+// A mem: mesh served over HTTP and native TCP from one loop thread.
+class ServedMesh {
  public:
-  ServerThread() {
+  ServedMesh() {
     mesh_ = std::move(Mesh::Open("mem:")).value();
-    uv_loop_init(&loop_);
+    if (!loop_.Start("bench-http").ok()) Fatal("bench: loop did not start");
+    net::TcpServerOptions tcp_options;
+    tcp_options.listen = "127.0.0.1:0";
+    tcp_ = std::make_unique<net::TcpServer>(&loop_, mesh_.get(), tcp_options);
+    if (!tcp_->Start().ok()) Fatal("bench: the TCP server did not start");
     http::HttpOptions options;
     options.port = 0;
     options.max_pipeline = 1024;
-    server_ = std::make_unique<http::HttpServer>(&loop_, mesh_.get(), options);
-    if (!server_->Start().ok()) Fatal("bench: the HTTP server did not start");
-    stop_.data = this;
-    uv_async_init(&loop_, &stop_, [](uv_async_t* a) {
-      auto* self = static_cast<ServerThread*>(a->data);
-      self->server_->Stop([self] {
-        uv_close(reinterpret_cast<uv_handle_t*>(&self->stop_), nullptr);
-      });
-    });
-    thread_ = std::thread([this] { uv_run(&loop_, UV_RUN_DEFAULT); });
+    http_ =
+        std::make_unique<http::HttpServer>(loop_.loop(), mesh_.get(), options);
+    Status started;
+    loop_.RunSync([&] { started = http_->Start(); });
+    if (!started.ok()) Fatal("bench: the HTTP server did not start");
   }
-  ~ServerThread() {
-    uv_async_send(&stop_);
-    thread_.join();
-    uv_loop_close(&loop_);
-    server_.reset();
+  ~ServedMesh() {
+    std::promise<void> stopped;
+    if (loop_.RunSync([&] { http_->Stop([&] { stopped.set_value(); }); })) {
+      stopped.get_future().wait();
+    }
+    tcp_->Stop();
     mesh_->Close().IgnoreError();
+    loop_.Stop();
   }
-  int port() const { return server_->port(); }
+  int http_port() const { return http_->port(); }
+  std::string tcp_url() const { return "tcp://" + tcp_->address(); }
 
  private:
-  uv_loop_t loop_;
-  uv_async_t stop_;
-  std::thread thread_;
   std::unique_ptr<Mesh> mesh_;
-  std::unique_ptr<http::HttpServer> server_;
+  net::EventLoop loop_;
+  std::unique_ptr<net::TcpServer> tcp_;
+  std::unique_ptr<http::HttpServer> http_;
 };
 
 int Connect(int port) {
@@ -107,16 +124,15 @@ void ReadResponses(int fd, int count, std::string* buffer) {
   buffer->erase(0, at);
 }
 
-void BM_HttpPublishPipelined(benchmark::State& state) {
-  const int depth = static_cast<int>(state.range(0));
-  ServerThread server;
-  int fd = Connect(server.port());
-  std::string one = PublishRequest(static_cast<size_t>(state.range(1)));
+// Publishes `events` over HTTP, `depth` in flight; returns seconds.
+double HttpPublish(int port, int depth, size_t bytes, int64_t events) {
+  int fd = Connect(port);
+  std::string one = PublishRequest(bytes);
   std::string burst;
   for (int i = 0; i < depth; ++i) burst += one;
   std::string buffer;
-  int64_t events = 0;
-  for (auto _ : state) {
+  int64_t start = MonotonicNanos();
+  for (int64_t done = 0; done < events; done += depth) {
     size_t off = 0;
     while (off < burst.size()) {
       ssize_t n = write(fd, burst.data() + off, burst.size() - off);
@@ -124,18 +140,77 @@ void BM_HttpPublishPipelined(benchmark::State& state) {
       off += static_cast<size_t>(n);
     }
     ReadResponses(fd, depth, &buffer);
-    events += depth;
   }
+  double seconds = (MonotonicNanos() - start) / 1e9;
   close(fd);
-  state.counters["events_per_s"] = benchmark::Counter(
-      static_cast<double>(events), benchmark::Counter::kIsRate);
+  return seconds;
+}
+
+// Publishes `events` through a tcp:// client with PublishAsync, at most
+// `depth` unacknowledged; returns seconds, or a negative value after a
+// failed publish.
+double TcpPublish(const std::string& url, int depth, size_t bytes,
+                  int64_t events) {
+  auto client = Mesh::Open(url);
+  if (!client.ok()) Fatal("bench: " + client.status().ToString());
+  std::atomic<int64_t> acked{0};
+  std::atomic<int64_t> failed{0};
+  auto done = [&](const Result<uint64_t>& r) {
+    if (!r.ok()) failed.fetch_add(1, std::memory_order_relaxed);
+    acked.fetch_add(1, std::memory_order_release);
+  };
+  Event prototype;
+  prototype.source = "/bench";
+  prototype.type = "bench.event";
+  prototype.datacontenttype = "application/octet-stream";
+  prototype.data.assign(bytes, 'x');
+  int64_t start = MonotonicNanos();
+  for (int64_t sent = 0; sent < events; ++sent) {
+    while (sent - acked.load(std::memory_order_acquire) >= depth) {
+      std::this_thread::yield();
+    }
+    (*client)->PublishAsync("bench.tcp", prototype, done);
+  }
+  while (acked.load(std::memory_order_acquire) < events) {
+    std::this_thread::yield();
+  }
+  double seconds = (MonotonicNanos() - start) / 1e9;
+  (*client)->Close().IgnoreError();
+  return failed.load() == 0 ? seconds : -1;
+}
+
+void BM_HttpPublishPipelined(benchmark::State& state) {
+  const int depth = static_cast<int>(state.range(0));
+  const size_t bytes = static_cast<size_t>(state.range(1));
+  const int64_t events = EventsPerSide(depth);
+  ServedMesh served;
+  double http_seconds = 0;
+  double tcp_seconds = 0;
+  for (auto _ : state) {
+    double h = HttpPublish(served.http_port(), depth, bytes, events);
+    double t = TcpPublish(served.tcp_url(), depth, bytes, events);
+    if (t < 0) {
+      state.SkipWithError("a native TCP publish failed");
+      return;
+    }
+    state.SetIterationTime(h);
+    http_seconds += h;
+    tcp_seconds += t;
+  }
+  double n = static_cast<double>(state.iterations() * events);
+  double http_rate = n / http_seconds;
+  double tcp_rate = n / tcp_seconds;
+  state.counters["events_per_s"] = http_rate;
+  state.counters["tcp_events_per_s"] = tcp_rate;
+  state.counters["http_per_tcp"] = http_rate / tcp_rate;
 }
 BENCHMARK(BM_HttpPublishPipelined)
     ->ArgNames({"depth", "bytes"})
     ->Args({1, 100})
     ->Args({64, 100})
     ->Args({256, 100})
-    ->UseRealTime();
+    ->Iterations(1)
+    ->UseManualTime();
 
 }  // namespace
 }  // namespace eventmesh

@@ -33,8 +33,9 @@ constexpr char kSubUsage[] =
 struct SubState {
   std::mutex mu;
   std::condition_variable cv;
-  uint64_t received = 0;
-  uint64_t limit = 0;  // 0: no limit
+  uint64_t received = 0;  // written
+  uint64_t settled = 0;   // written and, when acking, acknowledged
+  uint64_t limit = 0;     // 0: no limit
   bool write_failed = false;
   bool json = false;
   bool ack_after_write = false;
@@ -74,6 +75,12 @@ void OnBatch(SubState& st, const std::vector<Delivery>& batch) {
     for (const Delivery* d : written) {
       if (!st.write_failed) d->Ack().IgnoreError();
     }
+  }
+  {
+    // The main thread stops at --count only once these acks are done, so
+    // closing the mesh cannot cut one short.
+    std::lock_guard<std::mutex> lock(st.mu);
+    st.settled += written.size();
   }
   st.cv.notify_all();
 }
@@ -126,7 +133,7 @@ int Wait(SubState& st, const SubPlan& plan) {
   std::unique_lock<std::mutex> lock(st.mu);
   while (true) {
     if (st.write_failed) return kExitOk;  // the reader went away
-    if (plan.count && st.received >= plan.count) break;
+    if (plan.count && st.settled >= plan.count) break;
     if (StopRequested()) break;
     double elapsed = (MonotonicNanos() - start) / 1e9;
     if (plan.timeout >= 0 && elapsed >= plan.timeout) {

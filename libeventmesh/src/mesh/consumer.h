@@ -107,6 +107,11 @@ class Consumer : public Task, public Route, public detail::Acker {
 
   // New events were stored; read them soon.
   void Offer(const EventPtr& event, uint64_t position) override;
+  // A consumer reads from the store, so a run only moves its known end.
+  void OfferRun(const std::shared_ptr<Event>* events, size_t count,
+                uint64_t first_position) override {
+    if (count > 0) Offer(events[count - 1], first_position + count - 1);
+  }
 
   void Run() override;
 

@@ -72,6 +72,28 @@ void LiveQueue::Offer(const EventPtr& event, uint64_t /*position*/) {
   if (wake) pool_->Schedule(shared_from_this());
 }
 
+void LiveQueue::OfferRun(const std::shared_ptr<Event>* events, size_t count,
+                         uint64_t first_position) {
+  if (closed()) return;
+  // Take what fits under one lock and wake the pool once; the events that
+  // do not fit go through Offer() and its overflow policy.
+  size_t i = 0;
+  bool wake;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    bool was_empty = pending_.empty();
+    bool match_all = filter_.MatchesEverything();
+    for (; i < count && pending_.size() < max_pending_; ++i) {
+      if (match_all || filter_.Matches(*events[i])) {
+        pending_.push_back(events[i]);
+      }
+    }
+    wake = was_empty && !pending_.empty();
+  }
+  if (wake) pool_->Schedule(shared_from_this());
+  for (; i < count; ++i) Offer(events[i], first_position + i);
+}
+
 void LiveQueue::Run() {
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -28,6 +28,8 @@ class LiveQueue : public Task, public Route {
             const SubscribeOptions& options);
 
   void Offer(const EventPtr& event, uint64_t position) override;
+  void OfferRun(const std::shared_ptr<Event>* events, size_t count,
+                uint64_t first_position) override;
   // Queues `event` only when its filter matches and there is room; false
   // when not taken.
   bool TryOffer(const EventPtr& event);

@@ -202,8 +202,33 @@ Durability LocalMesh::DurabilityOf(const PublishOptions& options) const {
 void LocalMesh::Dispatch(const std::vector<std::shared_ptr<Event>>& events,
                          const std::vector<AppendOutcome>& outcomes) {
   std::lock_guard<std::mutex> lock(mu_);
-  for (size_t i = 0; i < events.size(); ++i) {
-    DispatchStoredLocked(events[i], outcomes[i]);
+  // Runs of accepted events on one topic at consecutive positions go to
+  // each route at once: one route lookup and one queue lock per run.
+  size_t i = 0;
+  while (i < events.size()) {
+    const AppendOutcome& first = outcomes[i];
+    if (!first.status.ok() || first.duplicate) {
+      DispatchStoredLocked(events[i], first);
+      ++i;
+      continue;
+    }
+    size_t end = i + 1;
+    while (end < events.size() && outcomes[end].status.ok() &&
+           !outcomes[end].duplicate &&
+           outcomes[end].position == first.position + (end - i) &&
+           events[end]->topic == events[i]->topic) {
+      ++end;
+    }
+    published_.fetch_add(end - i, std::memory_order_relaxed);
+    for (Route* route : RoutesForLocked(events[i]->topic)) {
+      route->OfferRun(&events[i], end - i, first.position);
+    }
+    if (cluster_ != nullptr) {
+      for (size_t k = i; k < end; ++k) {
+        cluster_->OnLocalEvent(events[k], outcomes[k].position);
+      }
+    }
+    i = end;
   }
 }
 
@@ -218,17 +243,18 @@ void LocalMesh::DispatchStoredLocked(const EventPtr& event,
   DispatchOne(event, outcome.position);
 }
 
-void LocalMesh::DispatchOne(const EventPtr& event, uint64_t position) {
-  auto it = route_cache_.find(event->topic);
+const std::vector<Route*>& LocalMesh::RoutesForLocked(
+    const std::string& topic) {
+  auto it = route_cache_.find(topic);
   if (it == route_cache_.end()) {
     if (route_cache_.size() >= kMaxCachedTopics) route_cache_.clear();
-    it = route_cache_.emplace(event->topic, CachedRoutes{}).first;
+    it = route_cache_.emplace(topic, CachedRoutes{}).first;
     it->second.generation = index_.generation() + 1;  // force a match
   }
   CachedRoutes& cached = it->second;
   if (cached.generation != index_.generation()) {
     match_scratch_.clear();
-    index_.Match(event->topic, &match_scratch_);
+    index_.Match(topic, &match_scratch_);
     cached.routes.clear();
     for (uint64_t id : match_scratch_) {
       auto r = routes_.find(id);
@@ -236,7 +262,13 @@ void LocalMesh::DispatchOne(const EventPtr& event, uint64_t position) {
     }
     cached.generation = index_.generation();
   }
-  for (Route* route : cached.routes) route->Offer(event, position);
+  return cached.routes;
+}
+
+void LocalMesh::DispatchOne(const EventPtr& event, uint64_t position) {
+  for (Route* route : RoutesForLocked(event->topic)) {
+    route->Offer(event, position);
+  }
   if (cluster_ != nullptr) cluster_->OnLocalEvent(event, position);
 }
 

@@ -118,6 +118,9 @@ class LocalMesh : public Mesh {
                             const AppendOutcome& outcome);
   // mu_ held.
   void DispatchOne(const EventPtr& event, uint64_t position);
+  // The routes of `topic`, from a cache checked against the index's
+  // generation. Valid until mu_ is released.
+  const std::vector<Route*>& RoutesForLocked(const std::string& topic);
   // mu_ held.
   uint64_t AddRouteLocked(const std::string& pattern,
                           std::shared_ptr<Route> route, RouteKind kind,

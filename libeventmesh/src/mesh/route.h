@@ -8,7 +8,9 @@
 #ifndef EVENTMESH_SRC_MESH_ROUTE_H_
 #define EVENTMESH_SRC_MESH_ROUTE_H_
 
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 
 #include "eventmesh/event.h"
 
@@ -20,6 +22,13 @@ class Route {
   // Takes `event`, stored at log `position` (0 for events that are not
   // stored, such as replies).
   virtual void Offer(const EventPtr& event, uint64_t position) = 0;
+  // Takes `count` events of one topic stored at consecutive positions from
+  // `first_position`. Routes that can take a run at once (one lock, one
+  // wake-up) override it.
+  virtual void OfferRun(const std::shared_ptr<Event>* events, size_t count,
+                        uint64_t first_position) {
+    for (size_t i = 0; i < count; ++i) Offer(events[i], first_position + i);
+  }
 };
 
 }  // namespace eventmesh

@@ -9,10 +9,14 @@
 // deadlock; the nested append's done then runs inside the outer one.
 
 #include <algorithm>
+#include <condition_variable>
 #include <deque>
 #include <map>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "eventmesh/clock.h"
 #include "eventmesh/store.h"
@@ -28,9 +32,17 @@ using store_internal::FindRetentionRule;
 using store_internal::PatternCache;
 using store_internal::RuleLimits;
 
+// One record of a topic, with its size counted once.
+struct TopicRecord {
+  uint64_t position = 0;
+  uint64_t bytes = 0;
+  EventPtr event;
+};
+
 // One topic's records, oldest first; the front has `first_sequence`.
 struct TopicLog {
-  std::deque<LogRecord> records;
+  std::string name;
+  std::deque<TopicRecord> records;
   uint64_t last_sequence = 0;
   uint64_t bytes = 0;
   const RetentionRule* rule = nullptr;
@@ -39,6 +51,55 @@ struct TopicLog {
     return records.empty() ? 0 : records.front().event->sequence;
   }
 };
+
+// Destroys retired events on a thread of its own, in bulk. An event leaves
+// the store long after it was written, so destroying it means cache misses
+// and several frees: work a publisher should not do inside Append.
+class Reclaimer {
+ public:
+  Reclaimer() : thread_([this] { Loop(); }) {}
+  ~Reclaimer() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+  }
+  Reclaimer(const Reclaimer&) = delete;
+  Reclaimer& operator=(const Reclaimer&) = delete;
+
+  void Add(std::vector<EventPtr> events) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      queue_.push_back(std::move(events));
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and everything is freed
+      std::vector<std::vector<EventPtr>> work;
+      work.swap(queue_);
+      lock.unlock();
+      work.clear();
+      lock.lock();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::vector<EventPtr>> queue_;
+  bool stopping_ = false;
+  std::thread thread_;  // last: starts after the members above exist
+};
+
+// Retired events are handed to the Reclaimer in groups of this many.
+constexpr size_t kReclaimBatch = 4096;
 
 struct DedupEntry {
   std::string topic;
@@ -76,12 +137,17 @@ class MemoryStore final : public Store {
 
  private:
   AppendOutcome AppendOneLocked(const std::shared_ptr<Event>& event,
-                                int64_t now, bool check_duplicates);
+                                int64_t now, bool check_duplicates,
+                                TopicLog** last_topic);
   bool FindDuplicateLocked(const Event& event, int64_t now,
                            AppendOutcome* outcome);
   TopicLog& TopicFor(const std::string& topic);
   void EnforceRuleLocked(TopicLog& topic, int64_t now);
   void RemoveOldestLocked(TopicLog& topic);
+  // Hands the retired events to the reclaimer once there are enough, or
+  // whatever there is when `all`.
+  void ReclaimRetired(bool all = false);
+  Status RemoveTopic(std::string_view name);
   void MaybeRunRetentionLocked();
   void PruneDedupLocked(int64_t now);
   void CompactLogLocked();
@@ -108,6 +174,9 @@ class MemoryStore final : public Store {
   uint64_t bytes_used_ = 0;
   uint64_t appended_ = 0;
   uint64_t duplicates_ = 0;
+  std::vector<EventPtr> retired_;  // removed, not yet destroyed
+
+  Reclaimer reclaimer_;  // last: destroyed first, freeing what it holds
 };
 
 Status MemoryStore::CheckOpenLocked() const {
@@ -124,21 +193,35 @@ void MemoryStore::Append(std::vector<std::shared_ptr<Event>> events,
     std::lock_guard<std::mutex> lock(mu_);
     Status open = CheckOpenLocked();
     int64_t now = std::max(WallNanos(), last_stored_at_);
+    TopicLog* last_topic = nullptr;  // batches mostly share one topic
     for (size_t i = 0; i < events.size(); ++i) {
-      outcomes[i] = open.ok()
-                        ? AppendOneLocked(events[i], now, check_duplicates)
-                        : AppendOutcome{open, 0, 0, false};
+      outcomes[i] = open.ok() ? AppendOneLocked(events[i], now,
+                                                check_duplicates, &last_topic)
+                              : AppendOutcome{open, 0, 0, false};
     }
     if (open.ok()) {
       last_stored_at_ = now;
       MaybeRunRetentionLocked();
     }
   }
+  ReclaimRetired();
   if (done) done(outcomes);
 }
 
+void MemoryStore::ReclaimRetired(bool all) {
+  std::vector<EventPtr> retired;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (retired_.empty() || (!all && retired_.size() < kReclaimBatch)) return;
+    retired.swap(retired_);
+    retired_.reserve(kReclaimBatch);
+  }
+  reclaimer_.Add(std::move(retired));
+}
+
 AppendOutcome MemoryStore::AppendOneLocked(const std::shared_ptr<Event>& event,
-                                           int64_t now, bool check_duplicates) {
+                                           int64_t now, bool check_duplicates,
+                                           TopicLog** last_topic) {
   AppendOutcome outcome;
   outcome.status = CheckAppendable(*event);
   if (!outcome.status.ok()) return outcome;
@@ -146,15 +229,17 @@ AppendOutcome MemoryStore::AppendOneLocked(const std::shared_ptr<Event>& event,
     return outcome;
   }
 
-  TopicLog& topic = TopicFor(event->topic);
+  if (*last_topic == nullptr || (*last_topic)->name != event->topic) {
+    *last_topic = &TopicFor(event->topic);
+  }
+  TopicLog& topic = **last_topic;
   event->sequence = ++topic.last_sequence;
   event->stored_at_nanos = now;
-  LogRecord record{next_position_++, event};
   uint64_t size = event->ByteSize();
-  topic.records.push_back(record);
+  topic.records.push_back({next_position_, size, event});
   topic.bytes += size;
   bytes_used_ += size;
-  log_.push_back(std::move(record));
+  log_.push_back({next_position_++, event});
   ++appended_;
 
   if (check_duplicates && options_.dedup_window.count() > 0) {
@@ -199,6 +284,7 @@ TopicLog& MemoryStore::TopicFor(const std::string& name) {
   auto it = topics_.find(name);
   if (it != topics_.end()) return it->second;
   TopicLog& topic = topics_[name];
+  topic.name = name;
   topic.rule = FindRetentionRule(options_, name);
   return topic;
 }
@@ -221,8 +307,8 @@ void MemoryStore::EnforceRuleLocked(TopicLog& topic, int64_t now) {
 }
 
 void MemoryStore::RemoveOldestLocked(TopicLog& topic) {
-  const LogRecord& oldest = topic.records.front();
-  uint64_t size = oldest.event->ByteSize();
+  const TopicRecord& oldest = topic.records.front();
+  uint64_t size = oldest.bytes;
   topic.bytes -= size;
   bytes_used_ -= size;
   // The oldest record of a topic is usually the log's first one.
@@ -232,7 +318,7 @@ void MemoryStore::RemoveOldestLocked(TopicLog& topic) {
   if (index == log_.size() || log_[index].position != oldest.position) {
     Fatal("memory store: a topic's record is missing from the log");
   }
-  log_[index].event.reset();
+  retired_.push_back(std::move(log_[index].event));  // leaves a tombstone
   ++tombstones_;
   topic.records.pop_front();
   CompactLogLocked();
@@ -358,7 +444,8 @@ Status MemoryStore::ReadTopic(std::string_view name, uint64_t from_sequence,
   size_t index = from_sequence > first ? from_sequence - first : 0;
   for (size_t added = 0; index < topic.records.size() && added < max_records;
        ++index, ++added) {
-    out->push_back(topic.records[index]);
+    const TopicRecord& record = topic.records[index];
+    out->push_back({record.position, record.event});
   }
   return Status();
 }
@@ -416,6 +503,12 @@ Result<std::vector<TopicInfo>> MemoryStore::Topics() {
 }
 
 Status MemoryStore::DeleteTopic(std::string_view name) {
+  Status status = RemoveTopic(name);
+  ReclaimRetired(/*all=*/true);
+  return status;
+}
+
+Status MemoryStore::RemoveTopic(std::string_view name) {
   std::lock_guard<std::mutex> lock(mu_);
   EM_RETURN_IF_ERROR(CheckOpenLocked());
   auto it = topics_.find(name);
