@@ -440,7 +440,8 @@ GroupInfo Group(Mesh* client, const std::string& name) {
 }
 
 TEST(ClusterServers, DurableGroupAcrossNodes) {
-  DurableCollected on_b, on_c;
+  // Declared first: handlers may run until the clients are gone.
+  DurableCollected on_b, on_c, on_c2;
   TempDir dir;
   auto a = std::make_unique<Node>(dir, "a", std::vector<std::string>{});
   ASSERT_FALSE(a->cluster_address().empty()) << a->Log();
@@ -571,8 +572,37 @@ TEST(ClusterServers, DurableGroupAcrossNodes) {
       EXPECT_GT(l.events_sent, 0u);
     }
   }
+
+  // c comes back (a new process on the same data): its member advertises
+  // the durable again and delivery to it resumes.
+  c = std::make_unique<Node>(dir, "c",
+                             std::vector<std::string>{a->cluster_address()});
+  cc = Connect(c->url());
+  ASSERT_TRUE(cc) << c->Log();
+  cc->Keep(cc->mesh->Subscribe("bill.>", on_c2.handler(), billing));
+  ASSERT_TRUE(WaitFor([&] { return Group(ca->get(), "billing").members == 2; },
+                      seconds(15)));
+  constexpr int kAfter = 200;
+  size_t b_before = on_b.acked_size();
+  for (int i = 0; i < kAfter; ++i) {
+    ASSERT_OK(ca->mesh->Publish("bill.new", MakeEvent(Tag("r", i))).status());
+  }
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return on_b.acked_size() - b_before + on_c2.acked_size() == kAfter;
+      },
+      seconds(20)));
+  for (int i = 0; i < kAfter; ++i) {
+    std::string t = Tag("r", i);
+    ASSERT_EQ(on_b.delivered_count(t) + on_c2.delivered_count(t), 1u) << t;
+  }
+  EXPECT_GT(on_c2.acked_size(), 0u);
+  std::printf("durable: after c's restart %d published, acked b %zu c %zu\n",
+              kAfter, on_b.acked_size() - b_before, on_c2.acked_size());
+
   ca.reset();
   cb.reset();
+  cc.reset();
   a->Kill(SIGTERM);
   EXPECT_EQ(a->exit_code(), 0) << a->Log();
 }

@@ -6,6 +6,7 @@ import re
 import subprocess
 import tempfile
 import time
+import urllib.request
 
 import pytest
 
@@ -37,8 +38,10 @@ class Node:
             text = self.log.read()
             tcp = re.search(r"listening tcp (\S+)", text)
             link = re.search(r"listening (tcp://\S+)", text)
-            if tcp and (link or not cluster):
+            http = re.search(r"listening http (\S+)", text)
+            if tcp and http and (link or not cluster):
                 self.url = "tcp://" + tcp.group(1)
+                self.http = "http://" + http.group(1)
                 self.link = link.group(1) if link else None
                 return
             if self.proc.poll() is not None:
@@ -148,6 +151,12 @@ def test_stats_shows_each_link(two_nodes):
     text = cli("--url", a.url, "stats").stdout.decode()
     assert re.search(r"^links\.b\.state up$", text, re.M), text
     assert re.search(r"^links\.b\.events_sent 5$", text, re.M), text
+    # The same counters in /metrics.
+    with urllib.request.urlopen(a.http + "/metrics", timeout=10) as r:
+        metrics = r.read().decode()
+    assert 'eventmesh_link_up{node="b"} 1\n' in metrics, metrics
+    assert 'eventmesh_link_events_sent_total{node="b"} 5\n' in metrics
+    assert 'eventmesh_link_in_flight{node="b"} 0\n' in metrics
 
 
 def test_nodes_on_a_server_without_a_cluster():

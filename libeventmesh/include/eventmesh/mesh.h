@@ -142,7 +142,9 @@ class Delivery {
   uint32_t attempt() const { return attempt_; }
 
   // Acknowledges a durable delivery: it will not be delivered again. OK
-  // only once the ack is stored. For non-durable deliveries: OK, no effect.
+  // only once the ack is stored (for an event stored by another node of a
+  // mesh of nodes: once the ack is on its way there; docs/cluster.md). For
+  // non-durable deliveries: OK, no effect.
   Status Ack() const;
   // Asks for redelivery after `delay` (immediately by default).
   Status Nack(std::chrono::milliseconds delay = {}) const;

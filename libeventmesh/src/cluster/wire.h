@@ -6,7 +6,10 @@
 //
 //   kHello, kHeartbeat  frame 1: the sender's addresses, load, interest
 //                       version and the nodes it knows (gossip)
-//   kInterest           frame 1: a full interest set or a change to one
+//   kInterest           frame 1: a full interest set or a change to one;
+//                       each change is an operation byte (bit 0: added,
+//                       bit 1: a durable, whose DurableTerms follow the
+//                       pattern and group)
 //   kResync             nothing: "send me your full interest"
 //   kEvents             frames 1..n: one event each, with the routes it is
 //                       for (broadcast and/or group keys) and then the
