@@ -457,6 +457,43 @@ TEST(Cluster, DurableGroupAcrossNodesGetsEachEventOnceAcked) {
   EXPECT_EQ(stats->links[0].in_flight + stats->links[1].in_flight, 0u);
 }
 
+TEST(Cluster, DurableGroupPrefersMembersOnTheStoringNode) {
+  Trio t;
+  DurableCounter on_a, on_b;
+  auto sa = t.a->mesh->Subscribe("bill.>", on_a.handler(), DurableOptions());
+  auto sb = t.b->mesh->Subscribe("bill.>", on_b.handler(), DurableOptions());
+  ASSERT_OK(sa.status());
+  ASSERT_OK(sb.status());
+  // Each node's consumer has its local member and the other's.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto on_a_groups = t.a->mesh->Groups();
+        auto on_b_groups = t.b->mesh->Groups();
+        return on_a_groups.ok() && on_b_groups.ok() &&
+               on_a_groups->size() == 1 && (*on_a_groups)[0].members == 2 &&
+               on_b_groups->size() == 1 && (*on_b_groups)[0].members == 2;
+      },
+      seconds(10)));
+  // A few at a time, so the local member always has room.
+  for (int i = 0; i < 40; ++i) {
+    ASSERT_OK(t.a->mesh->Publish("bill.x", MakeEvent("a" + std::to_string(i)))
+                  .status());
+    ASSERT_OK(t.b->mesh->Publish("bill.x", MakeEvent("b" + std::to_string(i)))
+                  .status());
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          return on_a.acked_count() + on_b.acked_count() ==
+                 static_cast<size_t>(2 * (i + 1));
+        },
+        seconds(5)));
+  }
+  std::lock_guard<std::mutex> la(on_a.mu), lb(on_b.mu);
+  for (const std::string& v : on_a.acked) EXPECT_EQ(v[0], 'a') << v;
+  for (const std::string& v : on_b.acked) EXPECT_EQ(v[0], 'b') << v;
+  EXPECT_EQ(on_a.acked.size(), 40u);
+  EXPECT_EQ(on_b.acked.size(), 40u);
+}
+
 TEST(Cluster, DurableDeliveriesInFlightToALostNodeGoToTheOthers) {
   Trio t;
   DurableCounter on_b, on_c;
