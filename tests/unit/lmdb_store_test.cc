@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <fstream>
+#include <map>
 #include <thread>
 
 #include "eventmesh/store.h"
@@ -165,6 +166,136 @@ TEST_F(LmdbStoreTest, PositionsAreNotReusedAfterEverythingIsDeleted) {
   EXPECT_EQ(outcome.sequence, 1u);
 }
 
+// The sequence index is sparse (an entry every few dozen sequences, or
+// after a long gap), so lookups scan the log between entries. Busy topics
+// interleaved with a quiet one, across a reopen, must still find every
+// record by sequence.
+class SparseIndexTest : public LmdbStoreTest {
+ protected:
+  struct Stored {
+    uint64_t position = 0;
+    std::string id;
+  };
+
+  // Appends `count` events spread over "a" (busy), "b" (a quarter) and
+  // "quiet" (one every 1,700, further apart than the index's gap limit),
+  // in batches of 50, remembering where each landed.
+  void AppendMix(Store& store, int first, int count) {
+    for (int i = first; i < first + count; i += 50) {
+      std::vector<std::shared_ptr<Event>> batch;
+      for (int j = i; j < std::min(i + 50, first + count); ++j) {
+        std::string topic = j % 1700 == 0 ? "quiet" : j % 4 == 0 ? "b" : "a";
+        batch.push_back(MakeEvent(topic, "e" + std::to_string(j)));
+      }
+      auto copy = batch;
+      auto outcomes = AppendAndWait(store, std::move(batch));
+      ASSERT_EQ(outcomes.size(), copy.size());
+      for (size_t k = 0; k < copy.size(); ++k) {
+        EM_ASSERT_OK(outcomes[k].status);
+        auto& seqs = stored_[copy[k]->topic];
+        ASSERT_EQ(outcomes[k].sequence, seqs.size() + 1);
+        seqs.push_back({outcomes[k].position, copy[k]->id});
+      }
+    }
+  }
+
+  // Checks PositionOfSequence and ReadTopic for every `stride`-th sequence
+  // of `topic`, from sequence `first` (earlier ones were removed).
+  void ExpectFindable(Store& store, const std::string& topic, int stride,
+                      uint64_t first = 1) {
+    const auto& seqs = stored_[topic];
+    for (uint64_t s = first; s <= seqs.size(); s += stride) {
+      auto position = store.PositionOfSequence(topic, s);
+      ASSERT_TRUE(position.ok()) << topic << " " << s;
+      EXPECT_EQ(*position, seqs[s - 1].position) << topic << " " << s;
+      std::vector<LogRecord> out;
+      EM_ASSERT_OK(store.ReadTopic(topic, s, 3, &out));
+      ASSERT_EQ(out.size(), std::min<size_t>(3, seqs.size() - s + 1));
+      for (size_t k = 0; k < out.size(); ++k) {
+        EXPECT_EQ(out[k].event->sequence, s + k);
+        EXPECT_EQ(out[k].position, seqs[s - 1 + k].position);
+        EXPECT_EQ(out[k].event->id, seqs[s - 1 + k].id);
+        EXPECT_EQ(out[k].event->topic, topic);
+      }
+    }
+    std::vector<LogRecord> all;
+    EM_ASSERT_OK(store.ReadTopic(topic, 0, SIZE_MAX, &all));
+    ASSERT_EQ(all.size(), seqs.size() - first + 1);
+    EXPECT_EQ(all.back().event->sequence, seqs.size());
+  }
+
+  // Topic "a" once retention brought it to `count` (bounded wait).
+  TopicInfo WaitForCount(Store& store, uint64_t count) {
+    TopicInfo a;
+    for (int i = 0; i < 500; ++i) {
+      a = store.Topics().value()[0];
+      if (a.count == count) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_EQ(a.topic, "a");
+    return a;
+  }
+
+  std::map<std::string, std::vector<Stored>> stored_;
+};
+
+TEST_F(SparseIndexTest, EveryRecordIsFoundBySequence) {
+  {
+    auto store = Open();
+    ASSERT_NE(store, nullptr);
+    AppendMix(*store, 0, 2600);
+  }
+  // Reopening restores where each topic's index left off.
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  AppendMix(*store, 2600, 2600);
+  ASSERT_EQ(stored_["quiet"].size(), 4u);
+  ExpectFindable(*store, "a", 7);
+  ExpectFindable(*store, "b", 1);
+  ExpectFindable(*store, "quiet", 1);
+  // Past the end there is nothing.
+  EXPECT_EQ(
+      store->PositionOfSequence("b", stored_["b"].size() + 1).status().code(),
+      StatusCode::kNotFound);
+  std::vector<LogRecord> none;
+  EM_ASSERT_OK(store->ReadTopic("b", stored_["b"].size() + 1, 10, &none));
+  EXPECT_TRUE(none.empty());
+
+  // Deleting a topic leaves the others' lookups intact.
+  EM_ASSERT_OK(store->DeleteTopic("b"));
+  EXPECT_FALSE(store->PositionOfSequence("b", 1).ok());
+  ExpectFindable(*store, "a", 11);
+  ExpectFindable(*store, "quiet", 1);
+}
+
+TEST_F(SparseIndexTest, RetentionKeepsTheRestFindable) {
+  options_.retention = {{"a", std::chrono::milliseconds(0), 0, 1000}};
+  options_.retention_interval = std::chrono::milliseconds(10);
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  AppendMix(*store, 0, 4000);
+  const uint64_t kept_from = stored_["a"].size() - 999;
+  TopicInfo a = WaitForCount(*store, 1000);
+  ASSERT_EQ(a.count, 1000u);
+  ASSERT_EQ(a.first_sequence, kept_from);
+  ExpectFindable(*store, "a", 5, kept_from);
+  // A sequence before the first kept one finds the first kept one.
+  auto position = store->PositionOfSequence("a", 1);
+  ASSERT_TRUE(position.ok());
+  EXPECT_EQ(*position, stored_["a"][kept_from - 1].position);
+  ExpectFindable(*store, "b", 3);
+
+  // Appends after the trim, and after a reopen, index on from there.
+  AppendMix(*store, 4000, 300);
+  store.reset();
+  store = Open();
+  ASSERT_NE(store, nullptr);
+  AppendMix(*store, 4300, 300);
+  a = WaitForCount(*store, 1000);
+  ASSERT_EQ(a.count, 1000u);
+  ExpectFindable(*store, "a", 5, a.first_sequence);
+}
+
 TEST_F(LmdbStoreTest, SecondOpenerIsRefused) {
   auto store = Open();
   ASSERT_NE(store, nullptr);
@@ -188,11 +319,26 @@ TEST_F(LmdbStoreTest, ForeignLmdbDataIsRefused) {
 
 TEST_F(LmdbStoreTest, NewerFormatIsRefused) {
   { ASSERT_NE(Open(), nullptr); }
-  WriteRaw("meta", "format", "eventmesh-store 2");
+  WriteRaw("meta", "format", "eventmesh-store 3");
   auto store = OpenLmdbStore(dir_.path(), options_);
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), StatusCode::kDataLoss);
-  EXPECT_NE(store.status().message().find("format 2"), std::string::npos);
+  EXPECT_NE(store.status().message().find("format 3"), std::string::npos);
+  EXPECT_NE(store.status().message().find("reads format 2"), std::string::npos);
+}
+
+// Format 1 kept a dense sequence index. Nothing in that format shipped, so
+// it is refused rather than migrated.
+TEST_F(LmdbStoreTest, OlderFormatIsRefused) {
+  { ASSERT_NE(Open(), nullptr); }
+  WriteRaw("meta", "format", "eventmesh-store 1");
+  auto store = OpenLmdbStore(dir_.path(), options_);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(store.status().message().find("holds store format 1"),
+            std::string::npos);
+  EXPECT_NE(store.status().message().find("EventMesh version that wrote it"),
+            std::string::npos);
 }
 
 TEST_F(LmdbStoreTest, NonLmdbFileIsRefused) {

@@ -122,6 +122,60 @@ TEST(Tcp, PipelinedPublishesAreAllAcknowledged) {
   EXPECT_EQ(*sequences.rbegin(), 5000u);
 }
 
+// More publishes than the client keeps unanswered (16384): PublishAsync
+// waits for room on the caller's thread, never on the client's I/O thread
+// (where the done callbacks run and publish again), and nothing is lost.
+TEST(Tcp, PublishAsyncBeyondTheWindowWaitsAndLosesNothing) {
+  ServedMesh served;
+  auto client = served.Connect();
+  auto receiver = served.Connect();
+  ASSERT_NE(client, nullptr);
+  ASSERT_NE(receiver, nullptr);
+  std::atomic<uint64_t> received{0};
+  SubscribeOptions options;
+  options.max_pending = 1 << 20;
+  auto sub = receiver->SubscribeBatch(
+      "window.test",
+      [&](const std::vector<Delivery>& batch) { received += batch.size(); },
+      options);
+  ASSERT_OK(sub.status());
+  constexpr int kEvents = 40000;
+  constexpr int kNested = 100;  // published from done callbacks
+  std::atomic<int> acked{0}, failed{0};
+  std::mutex mu;
+  std::set<uint64_t> sequences;
+  Mesh* mesh = client.get();
+  std::function<void(const Result<uint64_t>&)> count =
+      [&](const Result<uint64_t>& r) {
+        if (!r.ok()) {
+          ++failed;
+          return;
+        }
+        std::lock_guard<std::mutex> lock(mu);
+        sequences.insert(*r);
+        ++acked;
+      };
+  for (int i = 0; i < kEvents; ++i) {
+    if (i < kNested) {
+      mesh->PublishAsync("window.test", MakeEvent("outer"),
+                         [&, mesh](const Result<uint64_t>& r) {
+                           count(r);
+                           mesh->PublishAsync("window.test",
+                                              MakeEvent("nested"), count);
+                         });
+    } else {
+      mesh->PublishAsync("window.test", MakeEvent("x"), count);
+    }
+  }
+  const int total = kEvents + kNested;
+  ASSERT_TRUE(WaitFor([&] { return acked + failed == total; },
+                      std::chrono::seconds(60)));
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(sequences.size(), static_cast<size_t>(total));
+  ASSERT_TRUE(WaitFor([&] { return received.load() == uint64_t{total}; },
+                      std::chrono::seconds(60)));
+}
+
 TEST(Tcp, BatchPublishAndReadAndAdminCallsWork) {
   ServedMesh served;
   auto client = served.Connect();

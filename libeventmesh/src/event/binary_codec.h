@@ -31,6 +31,17 @@ namespace eventmesh::internal {
 // The exact number of bytes AppendBinary writes for `event`.
 size_t EncodedBinarySize(const Event& event);
 
+// Writes the encoding of `event` to `out`, which has room for exactly
+// `size` == EncodedBinarySize(event) bytes (e.g. a page reserved in a
+// database), so a caller that sized the event once encodes it in place.
+void EncodeBinaryTo(const Event& event, char* out, size_t size);
+
+// Decodes like DecodeBinary, into `*event`, which must be
+// default-constructed: a caller that allocates the event itself (e.g. with
+// std::make_shared) decodes without moving it afterwards. On error
+// `*event` is partly filled.
+Status DecodeBinaryInto(std::string_view bytes, Event* event);
+
 // The mesh fields of an encoded event. `topic` points into the bytes given
 // to PeekBinaryHeader and lives as long as they do.
 struct BinaryEventHeader {

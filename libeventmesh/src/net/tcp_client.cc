@@ -22,6 +22,14 @@ namespace {
 constexpr std::chrono::milliseconds kMinBackoff{100};
 constexpr std::chrono::milliseconds kMaxBackoff{5000};
 constexpr uint64_t kDefaultHeartbeatMs = 5000;
+// Publishes sent and not yet answered, per connection, beyond which
+// PublishAsync waits for answers (docs/protocol.md, "Pipelining"). It
+// waits until half of them are answered, so waking costs little.
+constexpr int64_t kMaxUnackedPublishes = 16384;
+// The most credit one subscription grants (docs/protocol.md, "Deliveries
+// and credit"): enough that a busy subscriber is rarely held back by the
+// round trip of its credit frames.
+constexpr uint64_t kMaxCreditWindow = 16384;
 
 // A subscription as the client keeps it, to restore after a reconnect.
 struct ClientSub {
@@ -217,6 +225,11 @@ class RemoteMesh final : public Mesh {
                   std::vector<Delivery> deliveries,
                   std::vector<uint64_t> tokens);
 
+  // Any thread but the loop's: waits while too many publishes are
+  // unanswered. One answered (or failed) publish: PublishAnswered().
+  void WaitForPublishRoom();
+  void PublishAnswered();
+
   // The inbox for Request().
   Status EnsureInbox();
   void OnReplies(const std::vector<Delivery>& deliveries);
@@ -256,6 +269,12 @@ class RemoteMesh final : public Mesh {
   std::unordered_map<uint64_t, std::shared_ptr<ClientSub>> subs_;  // mu_
   std::shared_ptr<RemoteAcker> acker_;                    // guarded by mu_
   std::vector<std::shared_ptr<RemoteAcker>> old_ackers_;  // guarded by mu_
+
+  // Publish flow control: publishes sent and not yet answered.
+  std::atomic<int64_t> unacked_publishes_{0};
+  std::atomic<int> publish_waiters_{0};
+  std::mutex room_mu_;
+  std::condition_variable room_cv_;
 
   // Request/reply.
   std::mutex inbox_mu_;
@@ -558,18 +577,26 @@ void RemoteMesh::HandleDeliver(const Frame& frame) {
     generation = generation_;
   }
   if (!sub) return;  // unsubscribed meanwhile
-  std::vector<Delivery> deliveries;
-  std::vector<uint64_t> tokens;
-  deliveries.reserve(body.items.size());
+  // One allocation holds the frame's events; each delivery shares it
+  // through an aliasing pointer, so a batch costs no allocation per event
+  // beyond the event's own strings.
+  auto events = std::make_shared<std::vector<Event>>();
+  events->reserve(body.items.size());
   for (const DeliveryItem& item : body.items) {
     Result<Event> event = DecodeBinary(item.event);
     if (!event.ok()) {
       LinkDown(event.status().WithContext("a delivery from " + address_));
       return;
     }
-    deliveries.emplace_back(
-        std::make_shared<const Event>(std::move(event).value()), item.attempt,
-        item.token != 0 ? acker : nullptr, item.token);
+    events->push_back(std::move(event).value());
+  }
+  std::vector<Delivery> deliveries;
+  std::vector<uint64_t> tokens;
+  deliveries.reserve(body.items.size());
+  for (size_t i = 0; i < body.items.size(); ++i) {
+    const DeliveryItem& item = body.items[i];
+    deliveries.emplace_back(EventPtr(events, &(*events)[i]), item.attempt,
+                            item.token != 0 ? acker : nullptr, item.token);
     if (item.token != 0) tokens.push_back(item.token);
     if (item.attempt > 1) sub->redelivered.fetch_add(1);
   }
@@ -811,9 +838,37 @@ Result<uint64_t> RemoteMesh::Publish(std::string_view topic, Event event,
   return sequence;
 }
 
+// A publisher that runs far ahead of the answers waits here, so the
+// pipeline (and the memory behind it) stays bounded.
+void RemoteMesh::WaitForPublishRoom() {
+  if (unacked_publishes_.load() < kMaxUnackedPublishes ||
+      loop_.InLoopThread()) {
+    return;
+  }
+  std::unique_lock<std::mutex> lock(room_mu_);
+  publish_waiters_.fetch_add(1);
+  // Bounded waits: a link that goes down fails every answer, which wakes
+  // this too, but a closing mesh is noticed by the timeout.
+  while (unacked_publishes_.load() > kMaxUnackedPublishes / 2) {
+    room_cv_.wait_for(lock, std::chrono::milliseconds(50));
+    std::lock_guard<std::mutex> state_lock(mu_);
+    if (state_ != State::kReady) break;
+  }
+  publish_waiters_.fetch_sub(1);
+}
+
+void RemoteMesh::PublishAnswered() {
+  int64_t before = unacked_publishes_.fetch_sub(1);
+  if (before == kMaxUnackedPublishes / 2 + 1 && publish_waiters_.load() > 0) {
+    std::lock_guard<std::mutex> lock(room_mu_);
+    room_cv_.notify_all();
+  }
+}
+
 void RemoteMesh::PublishAsync(std::string_view topic, Event event,
                               PublishDone done, const PublishOptions& options) {
   FillIdentity(&event);
+  WaitForPublishRoom();
   Status status;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -821,17 +876,19 @@ void RemoteMesh::PublishAsync(std::string_view topic, Event event,
       status = NotConnectedLocked();
     } else {
       uint64_t id = ++next_request_id_;
+      unacked_publishes_.fetch_add(1);
       pending_.emplace(
-          id,
-          PendingCall{
-              FrameType::kPubAck,
-              [done = std::move(done)](const Status& s, const Frame* frame) {
-                if (!s.ok()) return done(s);
-                uint64_t sequence = 0;
-                Status d = DecodeVarintBody(frame->body, "puback", &sequence);
-                if (!d.ok()) return done(d);
-                done(sequence);
-              }});
+          id, PendingCall{
+                  FrameType::kPubAck, [this, done = std::move(done)](
+                                          const Status& s, const Frame* frame) {
+                    PublishAnswered();
+                    if (!s.ok()) return done(s);
+                    uint64_t sequence = 0;
+                    Status d =
+                        DecodeVarintBody(frame->body, "puback", &sequence);
+                    if (!d.ok()) return done(d);
+                    done(sequence);
+                  }});
       // Replies are not worth an fsync (docs/protocol.md).
       std::optional<Durability> durability = options.durability;
       if (!durability && topic.substr(0, 7) == "$INBOX.") {
@@ -908,7 +965,8 @@ Result<std::unique_ptr<Subscription>> RemoteMesh::SubscribeBatch(
   sub->durable = !options.durable.empty();
   sub->internal = pattern.substr(0, inbox_prefix_.size()) == inbox_prefix_;
   size_t cap = sub->durable ? options.max_in_flight : options.max_pending;
-  sub->window = std::max<uint64_t>(64, std::min<uint64_t>(cap, 4096));
+  sub->window =
+      std::max<uint64_t>(64, std::min<uint64_t>(cap, kMaxCreditWindow));
 
   auto waiter = std::make_shared<CallWaiter>();
   {

@@ -50,13 +50,20 @@ void Worker::Run() {
 
 // --- Connection --------------------------------------------------------------
 
+// A delivery waiting for credit, with its encoded size (counted in the
+// connection's pending bytes).
+struct HeldDelivery {
+  Delivery delivery;
+  size_t bytes = 0;
+};
+
 // What a subscription of one connection shares with the mesh thread that
 // runs its handler. Guarded by the connection's mu_.
 struct ServerSub {
   uint64_t sub_id = 0;
   bool durable = false;
   uint64_t credit = 0;
-  std::deque<Delivery> held;  // beyond the credit, oldest first
+  std::deque<HeldDelivery> held;  // beyond the credit, oldest first
   std::unique_ptr<Subscription> subscription;  // loop thread only
 };
 
@@ -111,6 +118,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void OnDeliveries(const std::shared_ptr<ServerSub>& sub,
                     const std::vector<Delivery>& deliveries);
   void SendWithinCreditLocked(ServerSub* sub);
+  void EncodeDeliveriesLocked(ServerSub* sub, const Delivery* deliveries,
+                              size_t n);
   void AppendDeliveryLocked(ServerSub* sub, const Delivery& delivery,
                             DeliverWriter* writer);
 
@@ -489,9 +498,9 @@ Status Connection::HandleUnsubscribe(const Frame& frame) {
   std::vector<Delivery> dropped;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (Delivery& d : sub->held) {
-      held_bytes_ -= std::min(held_bytes_, d.event().ByteSize());
-      if (sub->durable) dropped.push_back(std::move(d));
+    for (HeldDelivery& h : sub->held) {
+      held_bytes_ -= std::min(held_bytes_, h.bytes);
+      if (sub->durable) dropped.push_back(std::move(h.delivery));
     }
     sub->held.clear();
     AppendLocked(FrameType::kOk, frame.request_id, {});
@@ -522,13 +531,23 @@ void Connection::OnDeliveries(const std::shared_ptr<ServerSub>& sub,
   if (closed_) {
     // Teardown nacks what it finds held; keep durable ones for it.
     if (sub->durable) {
-      for (const Delivery& d : deliveries) sub->held.push_back(d);
+      for (const Delivery& d : deliveries) sub->held.push_back({d, 0});
     }
     return;
   }
-  for (const Delivery& d : deliveries) {
-    sub->held.push_back(d);
-    held_bytes_ += d.event().ByteSize();
+  // Within credit and with nothing held before them, deliveries are
+  // encoded straight into the output: no queueing and no size accounting
+  // per event. Only what exceeds the credit is held.
+  size_t direct = 0;
+  if (sub->held.empty() && sub->credit > 0) {
+    direct =
+        static_cast<size_t>(std::min<uint64_t>(sub->credit, deliveries.size()));
+    EncodeDeliveriesLocked(sub.get(), deliveries.data(), direct);
+  }
+  for (size_t i = direct; i < deliveries.size(); ++i) {
+    size_t bytes = deliveries[i].event().ByteSize();
+    sub->held.push_back({deliveries[i], bytes});
+    held_bytes_ += bytes;
   }
   SendWithinCreditLocked(sub.get());
   if (PendingBytesLocked() > server_->options().max_pending_bytes) {
@@ -537,6 +556,25 @@ void Connection::OnDeliveries(const std::shared_ptr<ServerSub>& sub,
         " bytes pending exceed limits.max_pending_bytes (" +
         std::to_string(server_->options().max_pending_bytes) + ")"));
   }
+}
+
+// Encodes `n` deliveries the credit covers into deliver frames.
+void Connection::EncodeDeliveriesLocked(ServerSub* sub,
+                                        const Delivery* deliveries, size_t n) {
+  if (n == 0) return;
+  // Frames stay under the frame limit (a single larger event goes alone).
+  const size_t frame_budget = server_->options().max_frame_bytes / 2;
+  DeliverWriter writer = BeginDeliver(sub->sub_id, &out_);
+  for (size_t i = 0; i < n; ++i) {
+    if (writer.count > 0 && out_.size() - writer.frame_start > frame_budget) {
+      FinishDeliver(writer, &out_);
+      writer = BeginDeliver(sub->sub_id, &out_);
+    }
+    AppendDeliveryLocked(sub, deliveries[i], &writer);
+  }
+  FinishDeliver(writer, &out_);
+  sub->credit -= n;
+  ScheduleFlushLocked();
 }
 
 // Moves held deliveries into one deliver frame, as far as credit allows.
@@ -550,8 +588,8 @@ void Connection::SendWithinCreditLocked(ServerSub* sub) {
       FinishDeliver(writer, &out_);
       writer = BeginDeliver(sub->sub_id, &out_);
     }
-    AppendDeliveryLocked(sub, sub->held.front(), &writer);
-    held_bytes_ -= std::min(held_bytes_, sub->held.front().event().ByteSize());
+    AppendDeliveryLocked(sub, sub->held.front().delivery, &writer);
+    held_bytes_ -= std::min(held_bytes_, sub->held.front().bytes);
     sub->held.pop_front();
     --sub->credit;
   }
@@ -938,7 +976,7 @@ void Connection::Teardown() {
     for (auto& [id, sub] : subs_) {
       (void)id;
       if (sub->durable) {
-        for (Delivery& d : sub->held) back.push_back(std::move(d));
+        for (HeldDelivery& h : sub->held) back.push_back(std::move(h.delivery));
       }
       sub->held.clear();
     }

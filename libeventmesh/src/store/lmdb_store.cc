@@ -1,12 +1,14 @@
 // The LMDB engine.
 //
 // One environment per directory, five named databases: "meta" (format
-// record, next position, next topic id), "log", "topics", "seq" (the dense
+// record, next position, next topic id), "log", "topics", "seq" (the sparse
 // per-topic sequence index) and "state"; their layouts are in log_format.h.
 //
 // One writer thread owns every write transaction. Publishers hand it
 // operations through a bounded queue; it drains everything waiting into one
 // transaction, commits, then runs the done callbacks of the group in order.
+// The writer sizes each event once and encodes it straight into the page
+// LMDB reserves for it: one encoding, no copy, no allocation per event.
 // Groups that contain a kSync operation commit with LMDB's own synchronous
 // commit (data flushed, then the meta page written and flushed), so a crash
 // of the machine cannot leave a commit half on disk; other groups commit
@@ -24,7 +26,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <future>
@@ -35,6 +39,7 @@
 #include <unordered_map>
 #include <variant>
 
+#include "event/binary_codec.h"
 #include "eventmesh/clock.h"
 #include "eventmesh/store.h"
 #include "eventmesh/topic.h"
@@ -51,7 +56,9 @@ using namespace store_internal;  // NOLINT: the store's own helpers
 
 constexpr std::string_view kFormatKey = "format";
 constexpr std::string_view kFormatPrefix = "eventmesh-store ";
-constexpr int kFormatVersion = 1;
+// 2: the sequence index became sparse; a version-1 reader would miss
+// records, so each refuses the other's stores.
+constexpr int kFormatVersion = 2;
 constexpr std::string_view kNextPositionKey = "next_position";
 constexpr std::string_view kNextTopicIdKey = "next_topic_id";
 constexpr const char* kDatabaseNames[] = {"meta", "log", "topics", "seq",
@@ -60,6 +67,8 @@ constexpr const char* kLockFileName = "eventmesh.lock";
 
 // Publishers block in Append while this many events wait for the writer.
 constexpr size_t kMaxQueuedEvents = size_t{1} << 18;
+// Operations and outcome slots kept allocated between groups.
+constexpr size_t kKeptOutcomes = size_t{1} << 16;
 // Records removed per retention or DeleteTopic transaction.
 constexpr size_t kTrimChunk = 2000;
 
@@ -68,14 +77,10 @@ thread_local const Store* tls_writer_of = nullptr;
 
 struct AppendOp {
   std::vector<std::shared_ptr<Event>> events;
-  // Every event's log record (log_format.h), back to back, built by the
-  // publisher with the stored time and sequence left for the writer. An
-  // event that failed CheckAppendable has an empty record.
-  std::string records;
-  std::vector<uint32_t> ends;  // where each event's record ends
-  std::vector<AppendOutcome> outcomes;
   Store::AppendDone done;
   bool check_duplicates = true;
+  // Where this operation's outcomes start in the writer's group outcomes.
+  size_t first_outcome = 0;
 };
 
 struct StateOp {
@@ -102,6 +107,9 @@ struct TopicState {
   const RetentionRule* rule = nullptr;
   uint64_t touch_epoch = 0;  // the transaction that last saved its undo
   bool trim_queued = false;
+  // The topic's last entry in the sparse sequence index (0: none).
+  uint64_t index_sequence = 0;
+  uint64_t index_position = 0;
 };
 
 // A removal of a topic's oldest records: by its retention rule, or (for
@@ -162,6 +170,7 @@ class LmdbStore final : public Store {
   Status OpenDatabases();
   Status CheckFormat(MDB_txn* txn, bool* fresh);
   Status LoadState();
+  Status LoadIndexEnds(MDB_txn* txn);
   Status RebuildDedup(MDB_txn* txn);
 
   // --- the writer thread ---
@@ -172,8 +181,13 @@ class LmdbStore final : public Store {
   void ProcessGroup(std::vector<Op>& group);
   void RetireGroup(std::vector<Op>& group);
   int ApplyGroup(MDB_txn* txn, std::vector<Op>& group, Undo* undo);
+  void GatherEvents(const std::vector<Op>& group);
+  void LookAhead(size_t next);
+  void HashAhead(size_t index);
   int ApplyAppend(MDB_txn* txn, MDB_cursor* log, MDB_cursor* seq, AppendOp& op,
                   int64_t now, Undo* undo);
+  int AppendEvent(MDB_cursor* log, MDB_cursor* seq, Event& event, uint64_t hash,
+                  TopicState& topic, int64_t now, AppendOutcome* outcome);
   int FindDuplicate(MDB_txn* txn, const Event& event, uint64_t hash,
                     AppendOutcome* outcome);
   int ApplyState(MDB_txn* txn, StateOp& op);
@@ -181,6 +195,7 @@ class LmdbStore final : public Store {
   int WriteCounters(MDB_txn* txn);
   TopicState& TouchTopic(const std::string& name, Undo* undo);
   void SaveTopic(TopicState& topic, Undo* undo);
+  void BeginUndo(Undo* undo);
   void RollBack(Undo& undo);
   void FinishGroup(std::vector<Op>& group, const Status& status);
   bool GrowMap();
@@ -197,7 +212,10 @@ class LmdbStore final : public Store {
                      const std::vector<std::string>& emptied);
   int TrimTopic(MDB_txn* txn, TopicState& topic, const TrimJob& job,
                 int64_t now, size_t* budget, bool* finished, Undo* undo);
+  int ReindexTrimmed(MDB_txn* txn, TopicState& topic, uint64_t first_before,
+                     uint64_t first_position);
   void FailTrims(const Status& status);
+  void ReleaseFreedPages();
   void ForgetDedupOfTopic(uint32_t topic_id);
   void PruneDedup(int64_t now);
 
@@ -224,6 +242,7 @@ class LmdbStore final : public Store {
   std::condition_variable space_cv_;
   std::vector<Op> queue_;
   std::vector<Op> retired_;  // a finished group for a publisher to free
+  std::vector<Op> spare_;    // an emptied one, kept for its capacity
   size_t queued_events_ = 0;
   bool writer_idle_ = false;
   bool closed_ = false;  // no more operations accepted
@@ -231,17 +250,32 @@ class LmdbStore final : public Store {
 
   // Owned by the writer thread (and by Open before it starts).
   std::unordered_map<std::string, TopicState> topics_;
+  // Entries of topics_ by TopicCacheSlot(); cleared when one is erased.
+  std::array<TopicState*, 64> topic_cache_{};
   uint64_t next_position_ = 1;
   int64_t last_stored_at_ = 0;
   uint32_t next_topic_id_ = 1;
   uint64_t map_size_ = 0;
   uint64_t txn_epoch_ = 0;
   std::vector<TopicState*> touched_;
+  // The group's events in order, each with its dedup hash once computed,
+  // so that the writer can work a few events ahead (see LookAhead).
+  struct PendingEvent {
+    Event* event = nullptr;
+    uint64_t hash = 0;  // 0 when the caller vouched for the id
+    bool check_duplicates = false;
+  };
+  std::vector<PendingEvent> pending_;
+  size_t next_pending_ = 0;
+  // The outcomes of the group being applied, and the one handed to a done.
+  std::vector<AppendOutcome> outcomes_;
+  std::vector<AppendOutcome> done_outcomes_;
   DedupTable dedup_;
   std::deque<TrimJob> trims_;
-  int64_t unsynced_since_ = 0;  // monotonic time of the oldest unflushed
-                                // kBatch commit, 0 when none
-  bool unsynced_ = false;       // any commit not flushed yet
+  bool removed_records_ = false;  // since the last ReleaseFreedPages
+  int64_t unsynced_since_ = 0;    // monotonic time of the oldest unflushed
+                                  // kBatch commit, 0 when none
+  bool unsynced_ = false;         // any commit not flushed yet
   int64_t next_retention_ = 0;
 
   // Counters for Stats(), written by the writer.
@@ -292,6 +326,171 @@ class CursorCloser {
  private:
   MDB_cursor* cursor_;
 };
+
+// Walks one topic's records in sequence order. The sequence index is
+// sparse (log_format.h): the walk jumps to indexed records and scans the
+// log between them, skipping other topics' records by their headers.
+// Methods return 0, MDB_NOTFOUND, or an LMDB error; MDB_CORRUPTED when the
+// index and the log disagree.
+class TopicCursor {
+ public:
+  TopicCursor(MDB_txn* txn, MDB_dbi log_db, MDB_dbi seq_db, uint32_t topic_id,
+              std::string_view topic)
+      : topic_id_(topic_id), topic_(topic) {
+    rc_ = mdb_cursor_open(txn, log_db, &log_);
+    if (rc_ == 0) rc_ = mdb_cursor_open(txn, seq_db, &seq_);
+  }
+  ~TopicCursor() {
+    if (log_ != nullptr) mdb_cursor_close(log_);
+    if (seq_ != nullptr) mdb_cursor_close(seq_);
+  }
+  TopicCursor(const TopicCursor&) = delete;
+  TopicCursor& operator=(const TopicCursor&) = delete;
+
+  // Moves to the topic's first record with a sequence >= `sequence`.
+  int Seek(uint64_t sequence);
+  // Moves to the topic's next record. Callers stop at the topic's last
+  // sequence: past it the scan would run to the end of the log.
+  int Next();
+  // Deletes the current record; Next() then moves past where it was.
+  int DeleteCurrent();
+
+  uint64_t position() const { return position_; }
+  const LogRecordView& record() const { return view_; }
+  size_t record_size() const { return record_size_; }
+
+ private:
+  int FindEntry(uint64_t sequence, uint64_t* entry_position);
+  int AdvanceEntry();
+  int JumpTo(uint64_t position);
+  int ScanFrom(MDB_cursor_op first_op, MDB_val* key, uint64_t min_sequence);
+  bool Take(const MDB_val& key, const MDB_val& value);
+
+  const uint32_t topic_id_;
+  const std::string_view topic_;
+  int rc_ = 0;
+  MDB_cursor* log_ = nullptr;
+  MDB_cursor* seq_ = nullptr;
+  uint64_t next_entry_sequence_ = 0;  // the entry after the walk, 0: none
+  uint64_t next_entry_position_ = 0;
+  uint64_t position_ = 0;
+  size_t record_size_ = 0;
+  LogRecordView view_;
+  bool deleted_ = false;
+};
+
+int TopicCursor::Seek(uint64_t sequence) {
+  if (rc_ != 0) return rc_;
+  uint64_t entry_position = 0;
+  int rc = FindEntry(sequence, &entry_position);
+  if (rc == 0) rc = AdvanceEntry();
+  if (rc == 0) rc = JumpTo(entry_position);
+  if (rc != 0 || view_.sequence >= sequence) return rc;
+  return ScanFrom(MDB_NEXT, nullptr, sequence);
+}
+
+// Positions the index cursor on the topic's last entry at or before
+// `sequence`, or on its first entry when `sequence` precedes them all.
+int TopicCursor::FindEntry(uint64_t sequence, uint64_t* entry_position) {
+  char key_bytes[kSeqKeySize];
+  WriteSeqKey(topic_id_, sequence, key_bytes);
+  MDB_val key{kSeqKeySize, key_bytes}, value;
+  auto ours = [&] {
+    return key.mv_size == kSeqKeySize &&
+           SeqKeyTopic(static_cast<char*>(key.mv_data)) == topic_id_;
+  };
+  int rc = mdb_cursor_get(seq_, &key, &value, MDB_SET_RANGE);
+  if (rc != 0 && rc != MDB_NOTFOUND) return rc;
+  bool exact = rc == 0 && ours() &&
+               SeqKeySequence(static_cast<char*>(key.mv_data)) == sequence;
+  if (!exact) {
+    rc = mdb_cursor_get(seq_, &key, &value, rc == 0 ? MDB_PREV : MDB_LAST);
+    if (rc != 0 && rc != MDB_NOTFOUND) return rc;
+    if (rc == MDB_NOTFOUND || !ours()) {
+      WriteSeqKey(topic_id_, 0, key_bytes);
+      key = MDB_val{kSeqKeySize, key_bytes};
+      rc = mdb_cursor_get(seq_, &key, &value, MDB_SET_RANGE);
+      if (rc != 0) return rc;
+      if (!ours()) return MDB_NOTFOUND;
+    }
+  }
+  if (value.mv_size != 8) return MDB_CORRUPTED;
+  *entry_position = GetFixed<uint64_t>(static_cast<char*>(value.mv_data));
+  return 0;
+}
+
+// Loads the index entry after the current one into next_entry_*.
+int TopicCursor::AdvanceEntry() {
+  MDB_val key, value;
+  int rc = mdb_cursor_get(seq_, &key, &value, MDB_NEXT);
+  next_entry_sequence_ = 0;
+  if (rc == MDB_NOTFOUND) return 0;
+  if (rc != 0) return rc;
+  if (key.mv_size != kSeqKeySize || value.mv_size != 8 ||
+      SeqKeyTopic(static_cast<char*>(key.mv_data)) != topic_id_) {
+    return 0;
+  }
+  next_entry_sequence_ = SeqKeySequence(static_cast<char*>(key.mv_data));
+  next_entry_position_ = GetFixed<uint64_t>(static_cast<char*>(value.mv_data));
+  return 0;
+}
+
+int TopicCursor::Next() {
+  uint64_t want = view_.sequence + 1;
+  while (next_entry_sequence_ != 0 && next_entry_sequence_ < want) {
+    int rc = AdvanceEntry();
+    if (rc != 0) return rc;
+  }
+  if (next_entry_sequence_ == want) {
+    uint64_t position = next_entry_position_;
+    int rc = AdvanceEntry();
+    return rc != 0 ? rc : JumpTo(position);
+  }
+  if (!deleted_) return ScanFrom(MDB_NEXT, nullptr, want);
+  // After a delete, continue from the key after the deleted one.
+  char key_bytes[8];
+  PutBigEndian64(position_ + 1, key_bytes);
+  MDB_val key{8, key_bytes};
+  return ScanFrom(MDB_SET_RANGE, &key, want);
+}
+
+int TopicCursor::DeleteCurrent() {
+  int rc = mdb_cursor_del(log_, 0);
+  if (rc == 0) deleted_ = true;
+  return rc;
+}
+
+// Moves to the record at `position`, which the index says is the topic's.
+int TopicCursor::JumpTo(uint64_t position) {
+  char key_bytes[8];
+  PutBigEndian64(position, key_bytes);
+  MDB_val key{8, key_bytes}, value;
+  int rc = mdb_cursor_get(log_, &key, &value, MDB_SET_KEY);
+  if (rc != 0) return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
+  if (!Take(key, value) || view_.topic != topic_) return MDB_CORRUPTED;
+  return 0;
+}
+
+// Steps through the log from `first_op` to the topic's next record with a
+// sequence >= `min_sequence`.
+int TopicCursor::ScanFrom(MDB_cursor_op first_op, MDB_val* key,
+                          uint64_t min_sequence) {
+  MDB_val k = key != nullptr ? *key : MDB_val{}, value;
+  for (MDB_cursor_op op = first_op;; op = MDB_NEXT) {
+    int rc = mdb_cursor_get(log_, &k, &value, op);
+    if (rc != 0) return rc;
+    if (!Take(k, value)) return MDB_CORRUPTED;
+    if (view_.topic == topic_ && view_.sequence >= min_sequence) return 0;
+  }
+}
+
+bool TopicCursor::Take(const MDB_val& key, const MDB_val& value) {
+  deleted_ = false;
+  if (key.mv_size != 8) return false;
+  position_ = GetBigEndian64(static_cast<char*>(key.mv_data));
+  record_size_ = value.mv_size;
+  return ParseLogRecord(ToView(value), &view_);
+}
 
 uint64_t RoundToPage(uint64_t bytes) {
   constexpr uint64_t kPage = 4096;
@@ -482,6 +681,7 @@ Status LmdbStore::LoadState() {
     std::string name = topic.name;
     topics_.emplace(std::move(name), std::move(topic));
   }
+  EM_RETURN_IF_ERROR(LoadIndexEnds(txn.get()));
 
   EM_ASSIGN_OR_RETURN(next_position_, NextPositionIn(txn.get()));
   next_position_seen_ = next_position_;
@@ -502,6 +702,34 @@ Status LmdbStore::LoadState() {
     last_stored_at_ = view.stored_at;
   }
   return RebuildDedup(txn.get());
+}
+
+// Finds each topic's last sequence index entry, which decides where the
+// writer puts the next one.
+Status LmdbStore::LoadIndexEnds(MDB_txn* txn) {
+  MDB_cursor* cursor;
+  int rc = mdb_cursor_open(txn, seq_db_, &cursor);
+  if (rc != 0) return LmdbStatus(rc, "open a cursor");
+  CursorCloser closer(cursor);
+  for (auto& [name, topic] : topics_) {
+    char key_bytes[kSeqKeySize];
+    WriteSeqKey(topic.meta.id, UINT64_MAX, key_bytes);
+    MDB_val key{kSeqKeySize, key_bytes}, value;
+    rc = mdb_cursor_get(cursor, &key, &value, MDB_SET_RANGE);
+    if (rc == 0 || rc == MDB_NOTFOUND) {
+      rc = mdb_cursor_get(cursor, &key, &value, rc == 0 ? MDB_PREV : MDB_LAST);
+    }
+    if (rc == MDB_NOTFOUND) continue;
+    if (rc != 0) return LmdbStatus(rc, "read the sequence index");
+    if (key.mv_size != kSeqKeySize || value.mv_size != 8 ||
+        SeqKeyTopic(static_cast<char*>(key.mv_data)) != topic.meta.id) {
+      continue;
+    }
+    topic.index_sequence = SeqKeySequence(static_cast<char*>(key.mv_data));
+    topic.index_position =
+        GetFixed<uint64_t>(static_cast<char*>(value.mv_data));
+  }
+  return Status();
 }
 
 Status LmdbStore::RebuildDedup(MDB_txn* txn) {
@@ -536,32 +764,10 @@ Status LmdbStore::RebuildDedup(MDB_txn* txn) {
 void LmdbStore::Append(std::vector<std::shared_ptr<Event>> events,
                        Durability durability, AppendDone done,
                        bool check_duplicates) {
-  // Build the log records on the caller's thread: it spreads the encoding
-  // and hashing over the publishers and leaves the writer a copy and two
-  // stores per event. A dedup hash of 0 marks a record the caller vouched
-  // for: it is neither checked nor remembered.
-  AppendOp op;
-  op.ends.reserve(events.size());
-  size_t estimate = 0;
-  for (const auto& event : events) estimate += event->data.size() + 160;
-  op.records.reserve(estimate);
-  for (const auto& event : events) {
-    if (CheckAppendable(*event).ok()) {
-      size_t start = op.records.size();
-      size_t header = LogHeaderSize(event->topic.size());
-      op.records.resize(start + header);
-      AppendBinary(*event, &op.records);
-      uint64_t hash =
-          check_duplicates ? DedupHash(event->source, event->id) : 0;
-      WriteLogHeader(event->topic, 0, 0, hash, op.records.data() + start);
-    }
-    op.ends.push_back(static_cast<uint32_t>(op.records.size()));
-  }
-  op.outcomes.resize(events.size());
+  // The writer checks, hashes and encodes each event straight into its
+  // page: building records here would cost an allocation and a copy each.
   size_t count = events.size();
-  op.events = std::move(events);
-  op.done = std::move(done);
-  op.check_duplicates = check_duplicates;
+  AppendOp op{std::move(events), std::move(done), check_duplicates, 0};
   Enqueue(Op{durability, std::move(op)}, count);
 }
 
@@ -590,9 +796,20 @@ void LmdbStore::Enqueue(Op op, size_t events) {
     writer_idle_ = false;
     writer_cv_.notify_one();
   }
-  // Free a finished group's events and records here, off the writer.
+  if (OnWriterThread() || retired_.empty()) return;
+
+  // Free a finished group's events here, off the writer, then hand the
+  // emptied vector back: regrowing a group-sized vector every group costs
+  // page faults and copies.
   std::vector<Op> finished;
-  if (!OnWriterThread()) finished.swap(retired_);
+  finished.swap(retired_);
+  lock.unlock();
+  finished.clear();
+  lock.lock();
+  if (spare_.capacity() < finished.capacity() &&
+      finished.capacity() <= kKeptOutcomes) {
+    spare_.swap(finished);
+  }
   lock.unlock();
 }
 
@@ -661,12 +878,17 @@ void LmdbStore::WriterLoop() {
 // Hands the finished group to the next publisher to free: releasing a
 // group's events costs the writer several frees per event, and the
 // publishers run on other cores. The done callbacks were already released.
+// The writer keeps a spare vector's capacity for the next group.
 void LmdbStore::RetireGroup(std::vector<Op>& group) {
   {
     std::lock_guard<std::mutex> lock(queue_mu_);
-    if (retired_.empty()) retired_.swap(group);
+    if (retired_.empty()) {
+      retired_.swap(group);
+      group.swap(spare_);
+    }
   }
   group.clear();
+  if (group.capacity() > kKeptOutcomes) group = {};
 }
 
 void LmdbStore::ProcessGroup(std::vector<Op>& group) {
@@ -739,13 +961,21 @@ void LmdbStore::SyncNow() {
   unsynced_ = false;
 }
 
-int LmdbStore::ApplyGroup(MDB_txn* txn, std::vector<Op>& group, Undo* undo) {
+// Starts a write transaction's bookkeeping: RollBack(undo) restores the
+// counters as they are now.
+void LmdbStore::BeginUndo(Undo* undo) {
   ++txn_epoch_;
   touched_.clear();
   undo->next_position = next_position_;
   undo->last_stored_at = last_stored_at_;
   undo->next_topic_id = next_topic_id_;
   undo->dedup_order_size = dedup_.order_size();
+}
+
+int LmdbStore::ApplyGroup(MDB_txn* txn, std::vector<Op>& group, Undo* undo) {
+  BeginUndo(undo);
+  outcomes_.clear();
+  GatherEvents(group);
 
   int64_t now = std::max(WallNanos(), last_stored_at_);
   last_stored_at_ = now;
@@ -769,69 +999,139 @@ int LmdbStore::ApplyGroup(MDB_txn* txn, std::vector<Op>& group, Undo* undo) {
   return rc;
 }
 
+// How far ahead the writer hashes events and starts loading their dedup
+// slots; it starts loading the events themselves twice as far ahead.
+constexpr size_t kHashAhead = 8;
+
+void LmdbStore::GatherEvents(const std::vector<Op>& group) {
+  pending_.clear();
+  next_pending_ = 0;
+  constexpr size_t kOpsAhead = 8;  // each op's vector is its own allocation
+  for (size_t i = 0; i < group.size(); ++i) {
+    if (i + kOpsAhead < group.size()) {
+      const auto* ahead = std::get_if<AppendOp>(&group[i + kOpsAhead].body);
+      if (ahead != nullptr) __builtin_prefetch(ahead->events.data());
+    }
+    const auto* append = std::get_if<AppendOp>(&group[i].body);
+    if (append == nullptr) continue;
+    for (const auto& event : append->events) {
+      pending_.push_back({event.get(), 0, append->check_duplicates});
+    }
+  }
+  for (size_t k = 0; k < 2 * kHashAhead && k < pending_.size(); ++k) {
+    __builtin_prefetch(pending_[k].event);
+  }
+  for (size_t k = 0; k < kHashAhead && k < pending_.size(); ++k) HashAhead(k);
+}
+
+// Readies the events after `next`, which is about to be stored: the
+// publishers built them on another core and the dedup table is larger
+// than the caches, so each would otherwise stall the writer on memory.
+void LmdbStore::LookAhead(size_t next) {
+  size_t far = next + 2 * kHashAhead;
+  if (far < pending_.size()) {
+    const char* event = reinterpret_cast<const char*>(pending_[far].event);
+    for (size_t offset = 0; offset < sizeof(Event); offset += 64) {
+      __builtin_prefetch(event + offset);
+    }
+  }
+  if (next + kHashAhead < pending_.size()) HashAhead(next + kHashAhead);
+}
+
+void LmdbStore::HashAhead(size_t index) {
+  PendingEvent& pending = pending_[index];
+  __builtin_prefetch(pending.event->data.data());
+  if (!pending.check_duplicates) return;
+  pending.hash = DedupHash(pending.event->source, pending.event->id);
+  if (options_.dedup_window.count() > 0) dedup_.Prefetch(pending.hash);
+}
+
 int LmdbStore::ApplyAppend(MDB_txn* txn, MDB_cursor* log, MDB_cursor* seq,
                            AppendOp& op, int64_t now, Undo* undo) {
   bool dedup = options_.dedup_window.count() > 0 && op.check_duplicates;
+  op.first_outcome = outcomes_.size();
+  outcomes_.resize(outcomes_.size() + op.events.size());
+  AppendOutcome* outcome = outcomes_.data() + op.first_outcome;
   TopicState* topic = nullptr;
-  uint32_t begin = 0;
   for (size_t i = 0; i < op.events.size(); ++i) {
-    Event& event = *op.events[i];
-    AppendOutcome& outcome = op.outcomes[i];
-    std::string_view record(op.records.data() + begin, op.ends[i] - begin);
-    begin = op.ends[i];
-    outcome = AppendOutcome{};
-    if (record.empty()) {
-      outcome.status = CheckAppendable(event);
+    Event& event = *pending_[next_pending_].event;
+    // A dedup hash of 0 marks a record the caller vouched for: it is
+    // neither checked now nor remembered when the store reopens.
+    uint64_t hash = pending_[next_pending_].hash;
+    LookAhead(next_pending_++);
+    if (event.topic.empty() || event.topic.size() > kMaxTopicBytes) {
+      (outcome++)->status = CheckAppendable(event);
       continue;
     }
-    size_t header = LogHeaderSize(event.topic.size());
-    uint64_t hash = GetFixed<uint64_t>(record.data() + header - 8);
     if (dedup) {
-      int rc = FindDuplicate(txn, event, hash, &outcome);
+      int rc = FindDuplicate(txn, event, hash, outcome);
       if (rc != 0) return rc;
-      if (outcome.duplicate) continue;
+      if (outcome->duplicate) {
+        ++outcome;
+        continue;
+      }
     }
     if (topic == nullptr || topic->name != event.topic) {
       topic = &TouchTopic(event.topic, undo);
     }
-
-    // The log record, copied straight into its page, then stamped.
-    uint64_t sequence = topic->meta.last_sequence + 1;
-    uint64_t position = next_position_;
-    char key_bytes[8];
-    PutBigEndian64(position, key_bytes);
-    MDB_val key{8, key_bytes};
-    MDB_val value{record.size(), nullptr};
-    int rc = mdb_cursor_put(log, &key, &value, MDB_APPEND | MDB_RESERVE);
+    int rc = AppendEvent(log, seq, event, hash, *topic, now, outcome);
     if (rc != 0) return rc;
-    char* out = static_cast<char*>(value.mv_data);
-    std::memcpy(out, record.data(), record.size());
-    PutFixed<int64_t>(now, out + header - 24);
-    PutFixed<uint64_t>(sequence, out + header - 16);
+    if (dedup) {
+      dedup_.Insert(
+          {hash, outcome->position, outcome->sequence, topic->meta.id}, now);
+    }
+    ++outcome;
+  }
+  return 0;
+}
 
-    // The sequence index. Keys of the newest topic sort last, so its
-    // entries can be appended without a search.
+// Stores one event as the log's next record: stamps it, sizes it once and
+// encodes it into the page LMDB reserves; indexes it when the sparse index
+// asks for an entry (log_format.h).
+int LmdbStore::AppendEvent(MDB_cursor* log, MDB_cursor* seq, Event& event,
+                           uint64_t hash, TopicState& topic, int64_t now,
+                           AppendOutcome* outcome) {
+  uint64_t sequence = topic.meta.last_sequence + 1;
+  uint64_t position = next_position_;
+  event.sequence = sequence;
+  event.stored_at_nanos = now;
+  size_t header = LogHeaderSize(event.topic.size());
+  size_t encoded = internal::EncodedBinarySize(event);
+  char key_bytes[8];
+  PutBigEndian64(position, key_bytes);
+  MDB_val key{8, key_bytes};
+  MDB_val value{header + encoded, nullptr};
+  int rc = mdb_cursor_put(log, &key, &value, MDB_APPEND | MDB_RESERVE);
+  if (rc != 0) return rc;
+  char* out = static_cast<char*>(value.mv_data);
+  WriteLogHeader(event.topic, now, sequence, hash, out);
+  internal::EncodeBinaryTo(event, out + header, encoded);
+
+  if (topic.index_sequence == 0 ||
+      sequence - topic.index_sequence >= kIndexEverySequences ||
+      position - topic.index_position > kIndexMaxGap) {
+    // Keys of the newest topic sort last, so its entries can be appended
+    // without a search.
     char seq_key[kSeqKeySize];
-    WriteSeqKey(topic->meta.id, sequence, seq_key);
+    WriteSeqKey(topic.meta.id, sequence, seq_key);
     char seq_value[8];
     PutFixed<uint64_t>(position, seq_value);
     MDB_val skey{kSeqKeySize, seq_key};
     MDB_val sval{8, seq_value};
     rc = mdb_cursor_put(seq, &skey, &sval,
-                        topic->meta.id + 1 == next_topic_id_ ? MDB_APPEND : 0);
+                        topic.meta.id + 1 == next_topic_id_ ? MDB_APPEND : 0);
     if (rc != 0) return rc;
-
-    ++next_position_;
-    topic->meta.last_sequence = sequence;
-    if (topic->meta.first_sequence == 0) topic->meta.first_sequence = sequence;
-    ++topic->meta.count;
-    topic->meta.bytes += record.size();
-    event.sequence = sequence;
-    event.stored_at_nanos = now;
-    outcome.sequence = sequence;
-    outcome.position = position;
-    if (dedup) dedup_.Insert({hash, position, sequence, topic->meta.id}, now);
+    topic.index_sequence = sequence;
+    topic.index_position = position;
   }
+
+  ++next_position_;
+  topic.meta.last_sequence = sequence;
+  if (topic.meta.first_sequence == 0) topic.meta.first_sequence = sequence;
+  ++topic.meta.count;
+  topic.meta.bytes += header + encoded;
+  outcome->sequence = sequence;
+  outcome->position = position;
   return 0;
 }
 
@@ -880,9 +1180,30 @@ int LmdbStore::ApplyState(MDB_txn* txn, StateOp& op) {
   return mdb_put(txn, state_db_, &key, &value, 0);
 }
 
+// A cheap hash of a topic name for the writer's topic cache: its length
+// and its first and last eight bytes.
+size_t TopicCacheSlot(const std::string& name) {
+  uint64_t head = 0;
+  uint64_t tail = 0;
+  size_t n = std::min<size_t>(name.size(), 8);
+  std::memcpy(&head, name.data(), n);
+  std::memcpy(&tail, name.data() + name.size() - n, n);
+  uint64_t h = (head * 0x9E3779B97F4A7C15ull) ^ (tail * 0xC2B2AE3D27D4EB4Full) ^
+               name.size();
+  return static_cast<size_t>(h >> 58);  // 64 slots
+}
+
 TopicState& LmdbStore::TouchTopic(const std::string& name, Undo* undo) {
+  // Interleaved publishers change topic at almost every event; the cache
+  // saves the map's string hash and probe.
+  TopicState*& cached = topic_cache_[TopicCacheSlot(name)];
+  if (cached != nullptr && cached->name == name) {
+    SaveTopic(*cached, undo);
+    return *cached;
+  }
   auto it = topics_.find(name);
   if (it != topics_.end()) {
+    cached = &it->second;
     SaveTopic(it->second, undo);
     return it->second;
   }
@@ -939,6 +1260,7 @@ void LmdbStore::RollBack(Undo& undo) {
       topics_[it->first] = std::move(*it->second);
     } else {
       topics_.erase(it->first);
+      topic_cache_.fill(nullptr);
     }
   }
   dedup_.RollBack(undo.dedup_order_size, undo.next_position);
@@ -954,14 +1276,17 @@ void LmdbStore::FinishGroup(std::vector<Op>& group, const Status& status) {
   uint64_t appended = 0;
   for (Op& op : group) {
     if (auto* append = std::get_if<AppendOp>(&op.body)) {
+      size_t n = append->events.size();
       if (!status.ok()) {
-        append->outcomes.assign(append->events.size(), AppendOutcome{status});
+        done_outcomes_.assign(n, AppendOutcome{status});
       } else {
-        for (const auto& o : append->outcomes) {
+        auto first = outcomes_.begin() + append->first_outcome;
+        done_outcomes_.assign(first, first + n);
+        for (const auto& o : done_outcomes_) {
           appended += o.status.ok() && !o.duplicate ? 1 : 0;
         }
       }
-      if (append->done) append->done(append->outcomes);
+      if (append->done) append->done(done_outcomes_);
       append->done = nullptr;  // its captures die on this thread
     } else if (auto* state = std::get_if<StateOp>(&op.body)) {
       if (state->done) state->done(status.ok() ? state->status : status);
@@ -982,6 +1307,11 @@ void LmdbStore::FinishGroup(std::vector<Op>& group, const Status& status) {
     }
   }
   appended_.fetch_add(appended, std::memory_order_relaxed);
+  // A burst's outcomes need not stay allocated.
+  if (outcomes_.capacity() > kKeptOutcomes) {
+    outcomes_ = {};
+    done_outcomes_ = {};
+  }
 }
 
 // Doubles the map (up to max_map_bytes). Readers are held off meanwhile:
@@ -1055,6 +1385,10 @@ void LmdbStore::RunTrimChunk() {
     }
     if (rc == 0) {
       CompleteTrims(finished_jobs, emptied);
+      if (trims_.empty() && removed_records_) {
+        ReleaseFreedPages();
+        removed_records_ = false;
+      }
       return;
     }
     RollBack(undo);
@@ -1069,12 +1403,33 @@ void LmdbStore::RunTrimChunk() {
   }
 }
 
+// LMDB hands out the pages a transaction freed only from the second
+// transaction after it on. Once removals finish, one small commit makes
+// their space available to the next append group, which matters when
+// the map is at its limit and an operator just freed space.
+void LmdbStore::ReleaseFreedPages() {
+  MDB_txn* txn = nullptr;
+  int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
+  if (rc == 0) {
+    rc = WriteCounters(txn);
+    if (rc == 0) {
+      rc = CommitTxn(txn, false);
+    } else {
+      mdb_txn_abort(txn);
+    }
+  }
+  if (rc != 0) {
+    EM_LOG(kDebug, "store",
+           LmdbStatus(rc, "commit after removing records").ToString());
+  }
+}
+
 // Works through the pending jobs in order, removing at most `budget`
 // records. Counts the jobs it finished and names the topics it deleted.
 int LmdbStore::ApplyTrims(MDB_txn* txn, size_t budget, size_t* finished_jobs,
                           std::vector<std::string>* emptied, Undo* undo) {
-  ++txn_epoch_;
-  touched_.clear();
+  // Without this a failed removal would roll the counters back to zero.
+  BeginUndo(undo);
   int64_t now = WallNanos();
   int rc = 0;
   while (rc == 0 && budget > 0 && *finished_jobs < trims_.size()) {
@@ -1111,6 +1466,7 @@ void LmdbStore::CompleteTrims(size_t finished_jobs,
     if (it == topics_.end()) continue;
     ForgetDedupOfTopic(it->second.meta.id);
     topics_.erase(it);
+    topic_cache_.fill(nullptr);
   }
   touched_.clear();
   for (size_t i = 0; i < finished_jobs; ++i) {
@@ -1132,44 +1488,89 @@ int LmdbStore::TrimTopic(MDB_txn* txn, TopicState& topic, const TrimJob& job,
   const RetentionRule* rule = job.delete_topic ? nullptr : topic.rule;
   int64_t max_age = rule ? std::chrono::nanoseconds(rule->max_age).count() : 0;
   *finished = true;
-  while (topic.meta.count > 0) {
-    if (*budget == 0) {
-      *finished = false;
-      return 0;
+  if (topic.meta.count == 0) return 0;
+  uint64_t first_before = topic.meta.first_sequence;
+  uint64_t first_position = 0;
+  {
+    TopicCursor walk(txn, log_db_, seq_db_, topic.meta.id, topic.name);
+    int rc = walk.Seek(first_before);
+    for (;;) {
+      if (rc != 0) return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
+      const LogRecordView& view = walk.record();
+      if (view.sequence != topic.meta.first_sequence) return MDB_CORRUPTED;
+      first_position = walk.position();
+      bool remove =
+          job.delete_topic ? view.sequence <= job.through_sequence
+          : rule == nullptr
+              ? false
+              : (rule->max_events > 0 && topic.meta.count > rule->max_events) ||
+                    (rule->max_bytes > 0 &&
+                     topic.meta.bytes > rule->max_bytes) ||
+                    (max_age > 0 && view.stored_at < now - max_age);
+      if (!remove) break;
+      if (*budget == 0) {
+        *finished = false;
+        break;
+      }
+
+      SaveTopic(topic, undo);
+      uint64_t size = walk.record_size();
+      uint64_t sequence = view.sequence;
+      rc = walk.DeleteCurrent();
+      if (rc != 0) return rc;
+      removed_records_ = true;
+      --topic.meta.count;
+      topic.meta.bytes -= std::min(topic.meta.bytes, size);
+      topic.meta.first_sequence = topic.meta.count == 0 ? 0 : sequence + 1;
+      --*budget;
+      if (topic.meta.count == 0) break;
+      rc = walk.Next();
     }
-    uint64_t sequence = topic.meta.first_sequence;
-    char seq_key[kSeqKeySize];
-    WriteSeqKey(topic.meta.id, sequence, seq_key);
-    MDB_val skey{kSeqKeySize, seq_key}, sval;
-    int rc = mdb_get(txn, seq_db_, &skey, &sval);
-    if (rc != 0) return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
-    char pos_key[8];
-    PutBigEndian64(GetFixed<uint64_t>(static_cast<char*>(sval.mv_data)),
-                   pos_key);
-    MDB_val lkey{8, pos_key}, lval;
-    rc = mdb_get(txn, log_db_, &lkey, &lval);
-    if (rc != 0) return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
-    LogRecordView view;
-    if (!ParseLogRecord(ToView(lval), &view)) return MDB_CORRUPTED;
+  }
+  return ReindexTrimmed(txn, topic, first_before, first_position);
+}
 
-    bool remove =
-        job.delete_topic ? sequence <= job.through_sequence
-        : rule == nullptr
-            ? false
-            : (rule->max_events > 0 && topic.meta.count > rule->max_events) ||
-                  (rule->max_bytes > 0 && topic.meta.bytes > rule->max_bytes) ||
-                  (max_age > 0 && view.stored_at < now - max_age);
-    if (!remove) return 0;
-
-    SaveTopic(topic, undo);
-    uint64_t size = lval.mv_size;
-    rc = mdb_del(txn, log_db_, &lkey, nullptr);
-    if (rc == 0) rc = mdb_del(txn, seq_db_, &skey, nullptr);
+// After records from `first_before` on were removed: drops their index
+// entries and indexes the topic's new first record (at `first_position`),
+// so every record still has an entry at or before it.
+int LmdbStore::ReindexTrimmed(MDB_txn* txn, TopicState& topic,
+                              uint64_t first_before, uint64_t first_position) {
+  const TopicMeta& meta = topic.meta;
+  if (meta.count > 0 && meta.first_sequence == first_before) return 0;
+  uint64_t end = meta.count == 0 ? UINT64_MAX : meta.first_sequence;
+  MDB_cursor* cursor;
+  int rc = mdb_cursor_open(txn, seq_db_, &cursor);
+  if (rc != 0) return rc;
+  CursorCloser closer(cursor);
+  char key_bytes[kSeqKeySize];
+  for (;;) {
+    WriteSeqKey(meta.id, first_before, key_bytes);
+    MDB_val key{kSeqKeySize, key_bytes}, value;
+    rc = mdb_cursor_get(cursor, &key, &value, MDB_SET_RANGE);
+    if (rc == MDB_NOTFOUND) break;
     if (rc != 0) return rc;
-    --topic.meta.count;
-    topic.meta.bytes -= std::min(topic.meta.bytes, size);
-    topic.meta.first_sequence = topic.meta.count == 0 ? 0 : sequence + 1;
-    --*budget;
+    const char* found = static_cast<char*>(key.mv_data);
+    if (key.mv_size != kSeqKeySize || SeqKeyTopic(found) != meta.id ||
+        SeqKeySequence(found) >= end) {
+      break;
+    }
+    rc = mdb_cursor_del(cursor, 0);
+    if (rc != 0) return rc;
+  }
+  if (meta.count == 0) {
+    topic.index_sequence = 0;
+    topic.index_position = 0;
+    return 0;
+  }
+  WriteSeqKey(meta.id, meta.first_sequence, key_bytes);
+  char position_bytes[8];
+  PutFixed<uint64_t>(first_position, position_bytes);
+  MDB_val key{kSeqKeySize, key_bytes}, value{8, position_bytes};
+  rc = mdb_put(txn, seq_db_, &key, &value, 0);
+  if (rc != 0) return rc;
+  if (topic.index_sequence < meta.first_sequence) {
+    topic.index_sequence = meta.first_sequence;
+    topic.index_position = first_position;
   }
   return 0;
 }
@@ -1197,13 +1598,15 @@ void LmdbStore::ForgetDedupOfTopic(uint32_t topic_id) {
 
 Result<EventPtr> LmdbStore::DecodeRecord(const LogRecordView& view,
                                          uint64_t position) {
-  Result<Event> decoded = DecodeBinary(view.encoding);
+  // Decoded in place: moving a decoded Event into its shared_ptr would
+  // cost as much again.
+  auto event = std::make_shared<Event>();
+  Status decoded = internal::DecodeBinaryInto(view.encoding, event.get());
   if (!decoded.ok()) {
     return DataLoss("log record at position " + std::to_string(position) +
                     " of '" + path_ +
-                    "' cannot be decoded: " + decoded.status().message());
+                    "' cannot be decoded: " + decoded.message());
   }
-  auto event = std::make_shared<Event>(std::move(decoded).value());
   if (event->topic != view.topic) event->topic.assign(view.topic);
   event->sequence = view.sequence;
   event->stored_at_nanos = view.stored_at;
@@ -1317,36 +1720,27 @@ Status LmdbStore::ReadTopic(std::string_view topic, uint64_t from_sequence,
   if (!ParseTopicMeta(ToView(value), &meta)) {
     return DataLoss("topic record '" + std::string(topic) + "' is damaged");
   }
-  MDB_cursor* cursor;
-  rc = mdb_cursor_open(txn.get(), seq_db_, &cursor);
-  if (rc != 0) return LmdbStatus(rc, "open a cursor");
-  CursorCloser closer(cursor);
-  char seq_key[kSeqKeySize];
-  WriteSeqKey(meta.id, std::max<uint64_t>(from_sequence, 1), seq_key);
-  key = MDB_val{kSeqKeySize, seq_key};
-  size_t added = 0;
-  for (rc = mdb_cursor_get(cursor, &key, &value, MDB_SET_RANGE);
-       rc == 0 && added < max_records;
-       rc = mdb_cursor_get(cursor, &key, &value, MDB_NEXT), ++added) {
-    if (key.mv_size != kSeqKeySize ||
-        GetBigEndian32(static_cast<char*>(key.mv_data)) != meta.id) {
-      break;
-    }
-    uint64_t position = GetFixed<uint64_t>(static_cast<char*>(value.mv_data));
-    char pos_key[8];
-    PutBigEndian64(position, pos_key);
-    MDB_val lkey{8, pos_key}, lval;
-    rc = mdb_get(txn.get(), log_db_, &lkey, &lval);
-    LogRecordView view;
-    if (rc != 0 || !ParseLogRecord(ToView(lval), &view)) {
-      return DataLoss("topic '" + std::string(topic) +
-                      "' indexes a missing or damaged record at position " +
-                      std::to_string(position));
-    }
-    EM_ASSIGN_OR_RETURN(EventPtr event, DecodeRecord(view, position));
-    out->push_back(LogRecord{position, std::move(event)});
+  if (meta.count == 0 || from_sequence > meta.last_sequence ||
+      max_records == 0) {
+    return Status();
   }
-  return Status();
+  TopicCursor walk(txn.get(), log_db_, seq_db_, meta.id, topic);
+  rc = walk.Seek(std::max<uint64_t>(from_sequence, 1));
+  for (size_t added = 0; rc == 0;) {
+    EM_ASSIGN_OR_RETURN(EventPtr event,
+                        DecodeRecord(walk.record(), walk.position()));
+    out->push_back(LogRecord{walk.position(), std::move(event)});
+    if (++added == max_records ||
+        walk.record().sequence >= meta.last_sequence) {
+      return Status();
+    }
+    rc = walk.Next();
+  }
+  if (rc != MDB_NOTFOUND && rc != MDB_CORRUPTED) {
+    return LmdbStatus(rc, "read topic '" + std::string(topic) + "'");
+  }
+  return DataLoss("topic '" + std::string(topic) + "' of '" + path_ +
+                  "' is missing records its index or metadata name");
 }
 
 Result<uint64_t> LmdbStore::PositionOfSequence(std::string_view topic,
@@ -1364,20 +1758,15 @@ Result<uint64_t> LmdbStore::PositionOfSequence(std::string_view topic,
   if (!ParseTopicMeta(ToView(value), &meta)) {
     return DataLoss("topic record '" + std::string(topic) + "' is damaged");
   }
-  MDB_cursor* cursor;
-  rc = mdb_cursor_open(txn.get(), seq_db_, &cursor);
-  if (rc != 0) return LmdbStatus(rc, "open a cursor");
-  CursorCloser closer(cursor);
-  char seq_key[kSeqKeySize];
-  WriteSeqKey(meta.id, std::max<uint64_t>(sequence, 1), seq_key);
-  key = MDB_val{kSeqKeySize, seq_key};
-  rc = mdb_cursor_get(cursor, &key, &value, MDB_SET_RANGE);
-  if (rc == MDB_NOTFOUND) return not_found;
-  if (rc != 0) return LmdbStatus(rc, "read the sequence index");
-  if (GetBigEndian32(static_cast<char*>(key.mv_data)) != meta.id) {
-    return not_found;
+  if (meta.count == 0 || sequence > meta.last_sequence) return not_found;
+  TopicCursor walk(txn.get(), log_db_, seq_db_, meta.id, topic);
+  rc = walk.Seek(std::max<uint64_t>(sequence, 1));
+  if (rc == 0) return walk.position();
+  if (rc != MDB_NOTFOUND && rc != MDB_CORRUPTED) {
+    return LmdbStatus(rc, "read the sequence index");
   }
-  return GetFixed<uint64_t>(static_cast<char*>(value.mv_data));
+  return DataLoss("topic '" + std::string(topic) + "' of '" + path_ +
+                  "' is missing records its index or metadata name");
 }
 
 Result<uint64_t> LmdbStore::PositionAtTime(int64_t unix_nanos) {

@@ -19,7 +19,16 @@
 //
 // Sequence index (database "seq"): key u32 topic id + u64 sequence (both
 // big-endian, so a topic's entries are adjacent and in order), value the
-// position (u64 little-endian).
+// position (u64 little-endian). The index is sparse: it holds a topic's
+// first record and then one record whenever kIndexEverySequences
+// sequences have passed or the record lies more than kIndexMaxGap
+// positions after the topic's last indexed one. So every record lies at
+// most kIndexMaxGap positions after the index entry at or before its
+// sequence, and a reader finds it by scanning the log from that entry,
+// skipping other topics by their headers. One index put per
+// kIndexEverySequences events instead of one per event halves the writer's
+// B-tree work on busy topics; a quiet topic is indexed densely, as jumping
+// is then cheaper than scanning.
 
 #ifndef EVENTMESH_SRC_STORE_LOG_FORMAT_H_
 #define EVENTMESH_SRC_STORE_LOG_FORMAT_H_
@@ -141,9 +150,16 @@ inline bool ParseTopicMeta(std::string_view bytes, TopicMeta* m) {
 }
 
 inline constexpr size_t kSeqKeySize = 12;
+inline constexpr uint64_t kIndexEverySequences = 64;
+inline constexpr uint64_t kIndexMaxGap = 1024;
+
 inline void WriteSeqKey(uint32_t topic_id, uint64_t sequence, char* out) {
   PutBigEndian32(topic_id, out);
   PutBigEndian64(sequence, out + 4);
+}
+inline uint32_t SeqKeyTopic(const char* key) { return GetBigEndian32(key); }
+inline uint64_t SeqKeySequence(const char* key) {
+  return GetBigEndian64(key + 4);
 }
 
 }  // namespace eventmesh::store_internal

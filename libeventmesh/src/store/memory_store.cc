@@ -14,20 +14,21 @@
 #include <map>
 #include <mutex>
 #include <thread>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "eventmesh/clock.h"
 #include "eventmesh/store.h"
 #include "eventmesh/topic.h"
+#include "store/dedup_table.h"
 #include "store/store_common.h"
 
 namespace eventmesh {
 namespace {
 
 using store_internal::CheckAppendable;
-using store_internal::DedupKey;
+using store_internal::DedupHash;
+using store_internal::DedupTable;
 using store_internal::FindRetentionRule;
 using store_internal::PatternCache;
 using store_internal::RuleLimits;
@@ -46,6 +47,7 @@ struct TopicLog {
   uint64_t last_sequence = 0;
   uint64_t bytes = 0;
   const RetentionRule* rule = nullptr;
+  uint32_t id = 0;  // names the topic's entries in the dedup table
 
   uint64_t first_sequence() const {
     return records.empty() ? 0 : records.front().event->sequence;
@@ -100,13 +102,6 @@ class Reclaimer {
 
 // Retired events are handed to the Reclaimer in groups of this many.
 constexpr size_t kReclaimBatch = 4096;
-
-struct DedupEntry {
-  std::string topic;
-  uint64_t sequence = 0;
-  uint64_t position = 0;
-  int64_t stored_at = 0;
-};
 
 class MemoryStore final : public Store {
  public:
@@ -165,8 +160,9 @@ class MemoryStore final : public Store {
   std::deque<LogRecord> log_;
   size_t tombstones_ = 0;
   std::map<std::string, TopicLog, std::less<>> topics_;
-  std::unordered_map<std::string, DedupEntry> dedup_;
-  std::deque<std::pair<int64_t, std::string>> dedup_order_;  // oldest first
+  // The hash of source and id of events stored within the dedup window.
+  DedupTable dedup_;
+  uint32_t next_topic_id_ = 1;
   std::map<std::string, std::string, std::less<>> state_;
   uint64_t next_position_ = 1;
   int64_t last_stored_at_ = 0;
@@ -243,10 +239,9 @@ AppendOutcome MemoryStore::AppendOneLocked(const std::shared_ptr<Event>& event,
   ++appended_;
 
   if (check_duplicates && options_.dedup_window.count() > 0) {
-    std::string key = DedupKey(event->source, event->id);
-    dedup_order_.emplace_back(now, key);
-    dedup_[std::move(key)] = {event->topic, event->sequence,
-                              log_.back().position, now};
+    dedup_.Insert({DedupHash(event->source, event->id), log_.back().position,
+                   event->sequence, topic.id},
+                  now);
   }
   EnforceRuleLocked(topic, now);
   outcome.sequence = event->sequence;
@@ -260,10 +255,11 @@ bool MemoryStore::FindDuplicateLocked(const Event& event, int64_t now,
                                       AppendOutcome* outcome) {
   if (options_.dedup_window.count() == 0) return false;
   PruneDedupLocked(now);
-  auto it = dedup_.find(DedupKey(event.source, event.id));
-  if (it == dedup_.end()) return false;
-  outcome->sequence = it->second.sequence;
-  outcome->position = it->second.position;
+  const DedupTable::Entry* found =
+      dedup_.Find(DedupHash(event.source, event.id));
+  if (found == nullptr) return false;
+  outcome->sequence = found->sequence;
+  outcome->position = found->position;
   outcome->duplicate = true;
   ++duplicates_;
   return true;
@@ -272,12 +268,7 @@ bool MemoryStore::FindDuplicateLocked(const Event& event, int64_t now,
 void MemoryStore::PruneDedupLocked(int64_t now) {
   int64_t horizon =
       now - std::chrono::nanoseconds(options_.dedup_window).count();
-  while (!dedup_order_.empty() && dedup_order_.front().first < horizon) {
-    auto it = dedup_.find(dedup_order_.front().second);
-    // A newer entry for the same key (after an earlier one expired) stays.
-    if (it != dedup_.end() && it->second.stored_at < horizon) dedup_.erase(it);
-    dedup_order_.pop_front();
-  }
+  dedup_.Expire(horizon);
 }
 
 TopicLog& MemoryStore::TopicFor(const std::string& name) {
@@ -286,6 +277,7 @@ TopicLog& MemoryStore::TopicFor(const std::string& name) {
   TopicLog& topic = topics_[name];
   topic.name = name;
   topic.rule = FindRetentionRule(options_, name);
+  topic.id = next_topic_id_++;
   return topic;
 }
 
@@ -516,12 +508,10 @@ Status MemoryStore::RemoveTopic(std::string_view name) {
     return NotFound("topic '" + std::string(name) + "' has no events");
   }
   while (!it->second.records.empty()) RemoveOldestLocked(it->second);
-  topics_.erase(it);
   // Forget dedup entries of the deleted records: their sequences are gone
   // and the topic starts again from 1.
-  for (auto d = dedup_.begin(); d != dedup_.end();) {
-    d = d->second.topic == name ? dedup_.erase(d) : std::next(d);
-  }
+  dedup_.EraseTopic(it->second.id);
+  topics_.erase(it);
   return Status();
 }
 
@@ -548,8 +538,7 @@ Status MemoryStore::Close() {
   closed_ = true;
   log_.clear();
   topics_.clear();
-  dedup_.clear();
-  dedup_order_.clear();
+  dedup_ = DedupTable();
   state_.clear();
   return Status();
 }

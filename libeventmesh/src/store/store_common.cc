@@ -1,5 +1,7 @@
 #include "store/store_common.h"
 
+#include <cstring>
+
 #include "eventmesh/topic.h"
 
 namespace eventmesh {
@@ -60,19 +62,18 @@ inline uint64_t Mix(uint64_t h, uint64_t v) {
   return h;
 }
 
+// Words are read little-endian (bytes[i] in bits 8*i), the same on every
+// machine the store builds for (log_format.h insists on little-endian), so
+// stored hashes stay valid.
 uint64_t HashBytes(uint64_t h, std::string_view bytes) {
   size_t i = 0;
   for (; i + 8 <= bytes.size(); i += 8) {
-    uint64_t v = 0;
-    for (int b = 0; b < 8; ++b) {
-      v |= static_cast<uint64_t>(static_cast<uint8_t>(bytes[i + b])) << (8 * b);
-    }
+    uint64_t v;
+    std::memcpy(&v, bytes.data() + i, 8);
     h = Mix(h, v);
   }
   uint64_t tail = 0;
-  for (int b = 0; i < bytes.size(); ++i, ++b) {
-    tail |= static_cast<uint64_t>(static_cast<uint8_t>(bytes[i])) << (8 * b);
-  }
+  if (i < bytes.size()) std::memcpy(&tail, bytes.data() + i, bytes.size() - i);
   return Mix(h, tail ^ (static_cast<uint64_t>(bytes.size()) << 56));
 }
 
