@@ -46,6 +46,7 @@ int RunReply(const std::vector<std::string>& argv);
 int RunTopics(const std::vector<std::string>& argv);
 int RunGroups(const std::vector<std::string>& argv);
 int RunStats(const std::vector<std::string>& argv);
+int RunNodes(const std::vector<std::string>& argv);
 
 }  // namespace eventmesh::cli
 

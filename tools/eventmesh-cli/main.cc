@@ -25,6 +25,7 @@ constexpr char kUsage[] =
     "  topics                   list stored topics\n"
     "  groups                   list groups and durable subscriptions\n"
     "  stats                    print the mesh's counters\n"
+    "  nodes                    list the nodes of the server's cluster\n"
     "\n"
     "Options for every command:\n"
     "  --url URL   the mesh: a data directory, file://PATH, mem: or\n"
@@ -46,6 +47,7 @@ Runner FindCommand(const std::string& name) {
   if (name == "topics") return RunTopics;
   if (name == "groups") return RunGroups;
   if (name == "stats") return RunStats;
+  if (name == "nodes") return RunNodes;
   return nullptr;
 }
 
