@@ -41,7 +41,8 @@ def test_version():
 
 
 @pytest.mark.parametrize("cmd", [[], ["pub"], ["sub"], ["request"], ["reply"],
-                                 ["topics"], ["groups"], ["stats"]])
+                                 ["topics"], ["groups"], ["stats"],
+                                 ["nodes"]])
 def test_help_everywhere(cmd):
     for flag in ("-h", "--help"):
         p = run(*cmd, flag)
@@ -329,6 +330,15 @@ def test_groups_seek_errors(url):
     p = run("--url", url, "groups", "seek", "wide")
     assert p.returncode == 2
     assert "DURABLE POSITION" in one_line_error(p)
+
+
+def test_nodes_needs_a_server_with_a_cluster(url):
+    # An embedded mesh has no cluster: one line, exit 1, no waiting.
+    p = run("--url", url, "nodes")
+    assert p.returncode == 1
+    assert "no cluster" in one_line_error(p)
+    assert run("--url", url, "nodes", "extra").returncode == 2
+    assert run("--url", url, "nodes", "--timeout", "x").returncode == 2
 
 
 def test_request_times_out_without_responder(url):

@@ -1,8 +1,8 @@
 // The cluster link message decoder on arbitrary bytes. The input is split
 // into frames: each frame is a 2-byte little-endian length and that many
 // bytes; what is left is the last frame. Properties: errors are
-// kInvalidArgument or kDataLoss with a message, and hello and interest
-// bodies that decode encode back to the same values.
+// kInvalidArgument or kDataLoss with a message, and hello, interest and
+// durable ack bodies that decode encode back to the same values.
 
 #include <cstddef>
 #include <cstdint>
@@ -37,6 +37,8 @@ void CheckRoundTrip(const Message& m) {
     frames.push_back(EncodeHello(m.hello));
   } else if (m.header.type == MessageType::kInterest) {
     frames.push_back(EncodeInterest(m.interest));
+  } else if (m.header.type == MessageType::kDurableAcks) {
+    for (const DurableAcks& a : m.acks) frames.push_back(EncodeDurableAcks(a));
   } else {
     return;
   }
@@ -54,6 +56,21 @@ void CheckRoundTrip(const Message& m) {
                  back->interest.version == m.interest.version &&
                  back->interest.changes.size() == m.interest.changes.size(),
              "interest changed on a round trip");
+  for (size_t i = 0; i < m.interest.changes.size(); ++i) {
+    const Interest& a = m.interest.changes[i].interest;
+    const Interest& b = back->interest.changes[i].interest;
+    FUZZ_CHECK(a == b && a.terms.ack_wait_ms == b.terms.ack_wait_ms &&
+                   a.terms.max_in_flight == b.terms.max_in_flight &&
+                   a.terms.start_value == b.terms.start_value,
+               "an interest change changed on a round trip");
+  }
+  FUZZ_CHECK(back->acks.size() == m.acks.size(),
+             "durable acks changed on a round trip");
+  for (size_t i = 0; i < m.acks.size(); ++i) {
+    FUZZ_CHECK(back->acks[i].durable == m.acks[i].durable &&
+                   back->acks[i].settles.size() == m.acks[i].settles.size(),
+               "durable acks changed on a round trip");
+  }
 }
 
 }  // namespace

@@ -43,6 +43,33 @@ def interest(full):
         changes
 
 
+def durable_interest():
+    # op 3: added + durable; then ack_wait_ms, max_deliver, max_in_flight,
+    # start kind, start value.
+    change = (bytes([3]) + string("orders.>") + string("billing") +
+              varint(30000) + varint(5) + varint(1024) + bytes([1]) +
+              varint(0) +
+              bytes([2]) + string("jobs.*") + string("audit") +
+              varint(1000) + varint(0) + varint(1) + bytes([3]) +
+              varint(1700000000000000000))
+    return bytes([0]) + varint(4) + varint(5) + varint(2) + change
+
+
+def durable_event_frame():
+    sample = os.path.join(HERE, "corpus", "event_binary")
+    name = sorted(os.listdir(sample))[0]
+    with open(os.path.join(sample, name), "rb") as f:
+        event = f.read()
+    return string("billing") + varint(4711) + varint(2) + event
+
+
+def durable_acks():
+    return (string("billing") + varint(3) +
+            bytes([0]) + varint(4711) + varint(0) +
+            bytes([0]) + varint(4712) + varint(0) +
+            bytes([1]) + varint(4713) + varint(250))
+
+
 def event_frame():
     sample = os.path.join(HERE, "corpus", "event_binary")
     name = sorted(os.listdir(sample))[0]
@@ -60,6 +87,11 @@ def main():
         "interest_delta": frames(header(3), interest(False)),
         "resync": frames(header(4)),
         "events": frames(header(5), event_frame(), event_frame()),
+        "durable_interest": frames(header(3), durable_interest()),
+        "durable_events": frames(header(6), durable_event_frame(),
+                                 durable_event_frame()),
+        "durable_acks": frames(header(7), durable_acks(),
+                               string("audit") + varint(0)),
         "bad_version": frames(bytes([9, 1]) + string("x") + varint(1),
                               hello()),
         "short_hello": frames(header(1), hello()[:-3]),

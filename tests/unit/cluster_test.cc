@@ -84,6 +84,75 @@ TEST(ClusterWire, InterestAndEventsRoundTrip) {
   EXPECT_EQ(e->events[1].event.topic, "jobs.x");
 }
 
+TEST(ClusterWire, DurableInterestDeliveriesAndAcksRoundTrip) {
+  InterestUpdate update;
+  update.full = true;
+  update.version = 2;
+  Interest durable{"orders.>", "billing", true, {}};
+  durable.terms = DurableTerms{1500, 3, 64, 3, 1700000000000000000ull};
+  update.changes = {{true, durable}, {true, {"orders.>", "billing"}}};
+  Event event = MakeEvent("payload");
+  event.topic = "orders.new";
+  event.id = "id-1";
+  std::string frame;
+  AppendDurablePrefix("billing", 4711, 2, &frame);
+  AppendBinary(event, &frame);
+  DurableAcks acks{"billing", {{4711, false, 0}, {4712, true, 250}}};
+
+  auto i =
+      DecodeMessage(Views({EncodeHeader(Header{MessageType::kInterest, "a", 1}),
+                           EncodeInterest(update)}));
+  ASSERT_OK(i.status());
+  ASSERT_EQ(i->interest.changes.size(), 2u);
+  const Interest& got = i->interest.changes[0].interest;
+  EXPECT_TRUE(got.durable);
+  EXPECT_EQ(got, durable);
+  EXPECT_EQ(got.terms.ack_wait_ms, 1500u);
+  EXPECT_EQ(got.terms.max_deliver, 3u);
+  EXPECT_EQ(got.terms.max_in_flight, 64u);
+  EXPECT_EQ(got.terms.start_kind, 3u);
+  EXPECT_EQ(got.terms.start_value, 1700000000000000000ull);
+  // A durable and a non-durable group of the same name are different.
+  EXPECT_FALSE(i->interest.changes[1].interest.durable);
+  EXPECT_FALSE(got == i->interest.changes[1].interest);
+
+  auto d = DecodeMessage(
+      Views({EncodeHeader(Header{MessageType::kDurableEvents, "a", 1}), frame,
+             frame}));
+  ASSERT_OK(d.status());
+  ASSERT_EQ(d->deliveries.size(), 2u);
+  EXPECT_EQ(d->deliveries[1].durable, "billing");
+  EXPECT_EQ(d->deliveries[1].position, 4711u);
+  EXPECT_EQ(d->deliveries[1].attempt, 2u);
+  EXPECT_EQ(d->deliveries[1].event.data, "payload");
+
+  auto a = DecodeMessage(
+      Views({EncodeHeader(Header{MessageType::kDurableAcks, "b", 1}),
+             EncodeDurableAcks(acks)}));
+  ASSERT_OK(a.status());
+  ASSERT_EQ(a->acks.size(), 1u);
+  ASSERT_EQ(a->acks[0].settles.size(), 2u);
+  EXPECT_FALSE(a->acks[0].settles[0].nack);
+  EXPECT_EQ(a->acks[0].settles[1].position, 4712u);
+  EXPECT_TRUE(a->acks[0].settles[1].nack);
+  EXPECT_EQ(a->acks[0].settles[1].delay_ms, 250u);
+
+  // Broken ones say what is wrong.
+  std::string zero_attempt;
+  AppendDurablePrefix("billing", 1, 0, &zero_attempt);
+  auto bad = DecodeMessage(
+      Views({EncodeHeader(Header{MessageType::kDurableEvents, "a", 1}),
+             zero_attempt + frame.substr(frame.size() - 10)}));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("attempt"), std::string::npos);
+  std::string acks_frame = EncodeDurableAcks(acks);
+  bad = DecodeMessage(
+      Views({EncodeHeader(Header{MessageType::kDurableAcks, "b", 1}),
+             acks_frame + "x"}));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("trailing"), std::string::npos);
+}
+
 TEST(ClusterWire, RejectsBrokenMessagesWithReasons) {
   std::string header = EncodeHeader(Header{MessageType::kHello, "a", 1});
   std::string hello = EncodeHello(Hello{});
@@ -315,6 +384,157 @@ TEST(Cluster, StoppedNodeIsMarkedDownAndItsGroupShareMoves) {
   t.c = Node::Start("c", {t.b->cluster->address()});
   ASSERT_TRUE(WaitFor([&] { return t.a->SeesUp("c") && t.c->SeesUp("a"); },
                       seconds(10)));
+}
+
+// Durable members on b and c with manual acks; events published on a.
+struct DurableCounter {
+  std::mutex mu;
+  std::multiset<std::string> delivered, acked;
+  bool ack = true;
+  Handler handler() {
+    return [this](const Delivery& d) {
+      std::lock_guard<std::mutex> lock(mu);
+      delivered.insert(d.event().data);
+      if (ack && d.Ack().ok()) acked.insert(d.event().data);
+    };
+  }
+  size_t acked_count() {
+    std::lock_guard<std::mutex> lock(mu);
+    return acked.size();
+  }
+  size_t delivered_count() {
+    std::lock_guard<std::mutex> lock(mu);
+    return delivered.size();
+  }
+};
+
+SubscribeOptions DurableOptions() {
+  SubscribeOptions o;
+  o.durable = "billing";
+  o.manual_ack = true;
+  o.ack_wait = milliseconds(800);
+  o.max_in_flight = 16;
+  return o;
+}
+
+TEST(Cluster, DurableGroupAcrossNodesGetsEachEventOnceAcked) {
+  Trio t;
+  DurableCounter on_b, on_c;
+  auto sb = t.b->mesh->Subscribe("bill.>", on_b.handler(), DurableOptions());
+  auto sc = t.c->mesh->Subscribe("bill.>", on_c.handler(), DurableOptions());
+  ASSERT_OK(sb.status());
+  ASSERT_OK(sc.status());
+  // a runs a consumer "billing" with one remote member per node.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto groups = t.a->mesh->Groups();
+        return groups.ok() && groups->size() == 1 && (*groups)[0].members == 2;
+      },
+      seconds(10)));
+  constexpr int kEvents = 300;
+  for (int i = 0; i < kEvents; ++i) {
+    ASSERT_OK(
+        t.a->mesh->Publish("bill.x", MakeEvent(std::to_string(i))).status());
+  }
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto groups = t.a->mesh->Groups();
+        return on_b.acked_count() + on_c.acked_count() == kEvents &&
+               groups.ok() && (*groups)[0].lag == 0;
+      },
+      seconds(15)))
+      << on_b.acked_count() << " + " << on_c.acked_count();
+  std::set<std::string> all(on_b.acked.begin(), on_b.acked.end());
+  all.insert(on_c.acked.begin(), on_c.acked.end());
+  EXPECT_EQ(all.size(), size_t{kEvents});
+  EXPECT_GT(on_b.acked_count(), 0u);
+  EXPECT_GT(on_c.acked_count(), 0u);
+  auto stats = t.a->mesh->Stats();
+  ASSERT_OK(stats.status());
+  EXPECT_EQ(stats->acked, uint64_t{kEvents});
+  EXPECT_EQ(stats->redelivered, 0u);
+  ASSERT_EQ(stats->links.size(), 2u);
+  EXPECT_EQ(stats->links[0].in_flight + stats->links[1].in_flight, 0u);
+}
+
+TEST(Cluster, DurableGroupPrefersMembersOnTheStoringNode) {
+  Trio t;
+  DurableCounter on_a, on_b;
+  auto sa = t.a->mesh->Subscribe("bill.>", on_a.handler(), DurableOptions());
+  auto sb = t.b->mesh->Subscribe("bill.>", on_b.handler(), DurableOptions());
+  ASSERT_OK(sa.status());
+  ASSERT_OK(sb.status());
+  // Each node's consumer has its local member and the other's.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto on_a_groups = t.a->mesh->Groups();
+        auto on_b_groups = t.b->mesh->Groups();
+        return on_a_groups.ok() && on_b_groups.ok() &&
+               on_a_groups->size() == 1 && (*on_a_groups)[0].members == 2 &&
+               on_b_groups->size() == 1 && (*on_b_groups)[0].members == 2;
+      },
+      seconds(10)));
+  // A few at a time, so the local member always has room.
+  for (int i = 0; i < 40; ++i) {
+    ASSERT_OK(t.a->mesh->Publish("bill.x", MakeEvent("a" + std::to_string(i)))
+                  .status());
+    ASSERT_OK(t.b->mesh->Publish("bill.x", MakeEvent("b" + std::to_string(i)))
+                  .status());
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          return on_a.acked_count() + on_b.acked_count() ==
+                 static_cast<size_t>(2 * (i + 1));
+        },
+        seconds(5)));
+  }
+  std::lock_guard<std::mutex> la(on_a.mu), lb(on_b.mu);
+  for (const std::string& v : on_a.acked) EXPECT_EQ(v[0], 'a') << v;
+  for (const std::string& v : on_b.acked) EXPECT_EQ(v[0], 'b') << v;
+  EXPECT_EQ(on_a.acked.size(), 40u);
+  EXPECT_EQ(on_b.acked.size(), 40u);
+}
+
+TEST(Cluster, DurableDeliveriesInFlightToALostNodeGoToTheOthers) {
+  Trio t;
+  DurableCounter on_b, on_c;
+  on_c.ack = false;  // c takes events and never acks them
+  auto sb = t.b->mesh->Subscribe("bill.>", on_b.handler(), DurableOptions());
+  auto sc = t.c->mesh->Subscribe("bill.>", on_c.handler(), DurableOptions());
+  ASSERT_OK(sb.status());
+  ASSERT_OK(sc.status());
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto groups = t.a->mesh->Groups();
+        return groups.ok() && groups->size() == 1 && (*groups)[0].members == 2;
+      },
+      seconds(10)));
+  constexpr int kEvents = 100;
+  for (int i = 0; i < kEvents; ++i) {
+    ASSERT_OK(
+        t.a->mesh->Publish("bill.x", MakeEvent(std::to_string(i))).status());
+  }
+  ASSERT_TRUE(
+      WaitFor([&] { return on_c.delivered_count() >= 16; }, seconds(10)));
+  auto stats = t.a->mesh->Stats();
+  uint64_t in_flight = 0;
+  for (const LinkStats& l : stats->links) {
+    if (l.node == "c") in_flight = l.in_flight;
+  }
+  EXPECT_GT(in_flight, 0u);
+
+  // c's link breaks: what it held is redelivered to b.
+  t.c->cluster->Stop();
+  // Acks are OK on b once queued for the link; a applies them soon after.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        stats = t.a->mesh->Stats();
+        return on_b.acked_count() == kEvents && stats->acked == kEvents;
+      },
+      seconds(15)))
+      << on_b.acked_count() << " " << stats->acked;
+  std::set<std::string> distinct(on_b.acked.begin(), on_b.acked.end());
+  EXPECT_EQ(distinct.size(), size_t{kEvents});
+  EXPECT_GE(stats->redelivered, on_c.delivered_count());
 }
 
 TEST(Cluster, CurveLinksRefuseAWrongKey) {

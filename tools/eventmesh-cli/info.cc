@@ -135,7 +135,9 @@ int RunStats(const std::vector<std::string>& argv) {
   Args args;
   if (int rc = ParseNoArgs("stats",
                            "usage: eventmesh-cli stats [--json]\n"
-                           "Prints the mesh's and its store's counters.\n",
+                           "Prints the mesh's and its store's counters, and\n"
+                           "on a node of a mesh of nodes each link's state,\n"
+                           "traffic and durable deliveries in flight.\n",
                            argv, &args);
       rc >= 0) {
     return rc;
@@ -161,12 +163,36 @@ int RunStats(const std::vector<std::string>& argv) {
                 {"bytes_used", s.store.bytes_used},
                 {"map_bytes", s.store.map_bytes},
                 {"first_position", s.store.first_position},
-                {"next_position", s.store.next_position}}}};
+                {"next_position", s.store.next_position}}},
+              {"links", json::array()}};
+  for (const LinkStats& l : s.links) {
+    out["links"].push_back({{"node", l.node},
+                            {"state", l.up ? "up" : "down"},
+                            {"last_heard_ms", l.last_heard_ms},
+                            {"interest", l.interest},
+                            {"events_sent", l.events_sent},
+                            {"events_received", l.events_received},
+                            {"events_dropped", l.events_dropped},
+                            {"messages_sent", l.messages_sent},
+                            {"messages_received", l.messages_received},
+                            {"in_flight", l.in_flight}});
+  }
   if (args.Has("json")) {
     std::printf("%s\n", out.dump().c_str());
   } else {
     for (auto& [key, value] : out.items()) {
-      if (value.is_object()) {
+      if (value.is_array()) {  // links, one line per field
+        for (const json& l : value) {
+          std::string node = l["node"].get<std::string>();
+          for (auto& [k2, v2] : l.items()) {
+            if (k2 == "node") continue;
+            std::string text =
+                v2.is_string() ? v2.get<std::string>() : v2.dump();
+            std::printf("%s.%s.%s %s\n", key.c_str(), node.c_str(), k2.c_str(),
+                        text.c_str());
+          }
+        }
+      } else if (value.is_object()) {
         for (auto& [k2, v2] : value.items()) {
           std::printf("%s.%s %s\n", key.c_str(), k2.c_str(), v2.dump().c_str());
         }

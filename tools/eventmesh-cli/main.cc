@@ -28,6 +28,7 @@ constexpr char kUsage[] =
     "  groups seek DURABLE POS  move a durable group (earliest, latest,\n"
     "                           a sequence or an RFC 3339 time)\n"
     "  stats                    print the mesh's counters\n"
+    "  nodes                    list the nodes of the server's cluster\n"
     "\n"
     "Options for every command:\n"
     "  --url URL   the mesh: a data directory, file://PATH, mem: or\n"
@@ -49,6 +50,7 @@ Runner FindCommand(const std::string& name) {
   if (name == "topics") return RunTopics;
   if (name == "groups") return RunGroups;
   if (name == "stats") return RunStats;
+  if (name == "nodes") return RunNodes;
   return nullptr;
 }
 

@@ -142,7 +142,9 @@ class Delivery {
   uint32_t attempt() const { return attempt_; }
 
   // Acknowledges a durable delivery: it will not be delivered again. OK
-  // only once the ack is stored. For non-durable deliveries: OK, no effect.
+  // only once the ack is stored (for an event stored by another node of a
+  // mesh of nodes: once the ack is on its way there; docs/cluster.md). For
+  // non-durable deliveries: OK, no effect.
   Status Ack() const;
   // Asks for redelivery after `delay` (immediately by default).
   Status Nack(std::chrono::milliseconds delay = {}) const;
@@ -190,6 +192,21 @@ struct GroupInfo {
   uint64_t dead_lettered = 0;
 };
 
+// One link from this node to another node of the mesh (docs/cluster.md).
+struct LinkStats {
+  std::string node;            // the other node's id
+  bool up = false;             // heard from within down_after
+  int64_t last_heard_ms = -1;  // since its last message; -1: never
+  uint64_t interest = 0;       // patterns and groups it wants from here
+  uint64_t events_sent = 0;
+  uint64_t events_received = 0;
+  uint64_t events_dropped = 0;  // its queue was full or it was unreachable
+  uint64_t messages_sent = 0;
+  uint64_t messages_received = 0;
+  // Durable deliveries sent to it and not yet acknowledged: its lag.
+  uint64_t in_flight = 0;
+};
+
 struct MeshStats {
   uint64_t published = 0;
   uint64_t duplicates = 0;
@@ -200,6 +217,8 @@ struct MeshStats {
   uint64_t dead_lettered = 0;
   uint64_t subscriptions = 0;
   StoreStats store;
+  // Empty unless the node is part of a mesh of nodes.
+  std::vector<LinkStats> links;
 };
 
 class Mesh {

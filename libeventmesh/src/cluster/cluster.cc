@@ -9,6 +9,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 #include <thread>
 #include <unordered_map>
 #include <zmq.hpp>
@@ -63,6 +64,50 @@ int64_t MillisSince(SteadyClock::time_point t, SteadyClock::time_point now) {
 
 }  // namespace
 
+// Where a foreign delivery's ack goes: queued for the link thread, which
+// sends it to the node that stores the event. Deliveries (and so ackers)
+// may outlive the cluster; after Stop() acks fail and the storing node
+// redelivers after ack_wait.
+class AckGate {
+ public:
+  explicit AckGate(Cluster::Impl* impl) : impl_(impl) {}
+  Status Queue(const std::string& peer, const std::string& durable,
+               DurableSettle settle);
+  void Close() {
+    std::lock_guard<std::mutex> lock(mu_);
+    impl_ = nullptr;
+  }
+
+ private:
+  std::mutex mu_;
+  Cluster::Impl* impl_;
+};
+
+namespace {
+
+class RemoteAcker : public detail::Acker {
+ public:
+  RemoteAcker(std::shared_ptr<AckGate> gate, std::string peer,
+              std::string durable)
+      : gate_(std::move(gate)),
+        peer_(std::move(peer)),
+        durable_(std::move(durable)) {}
+  Status Ack(uint64_t token) override {
+    return gate_->Queue(peer_, durable_, DurableSettle{token, false, 0});
+  }
+  Status Nack(uint64_t token, std::chrono::milliseconds delay) override {
+    uint64_t ms = static_cast<uint64_t>(std::max<int64_t>(0, delay.count()));
+    return gate_->Queue(peer_, durable_, DurableSettle{token, true, ms});
+  }
+
+ private:
+  std::shared_ptr<AckGate> gate_;
+  std::string peer_;
+  std::string durable_;
+};
+
+}  // namespace
+
 class Cluster::Impl : public ClusterHook {
  public:
   Impl(LocalMesh* mesh, ClusterOptions options)
@@ -93,6 +138,16 @@ class Cluster::Impl : public ClusterHook {
     if (interest.pattern.rfind(kNodeLocalPrefix, 0) == 0) return;
     std::lock_guard<std::mutex> lock(in_mu_);
     pending_interest_.push_back(InterestChange{added, interest});
+    WakeLocked();
+  }
+
+  void AppendLinkStats(std::vector<LinkStats>* links) const override;
+
+  // From AckGate: an ack or nack of a foreign delivery, for `peer`.
+  void QueueSettle(const std::string& peer, const std::string& durable,
+                   DurableSettle settle) {
+    std::lock_guard<std::mutex> lock(in_mu_);
+    pending_settles_.push_back(OutSettle{peer, durable, settle});
     WakeLocked();
   }
 
@@ -133,6 +188,33 @@ class Cluster::Impl : public ClusterHook {
   struct Outgoing {
     std::vector<std::string> frames;
   };
+  // A delivery of one of our consumers to a remote member (another node).
+  struct OutDelivery {
+    std::string peer;
+    std::string durable;
+    uint64_t position;
+    uint32_t attempt;
+    EventPtr event;
+  };
+  // An ack or nack, by a local member, of a delivery from `peer`.
+  struct OutSettle {
+    std::string peer;
+    std::string durable;
+    DurableSettle settle;
+  };
+  // A remote member to add or remove (the mesh is called outside
+  // state_mu_).
+  struct DurableAction {
+    bool add;
+    std::string peer;
+    Interest interest;
+  };
+  // What one drain of the router hands to the mesh.
+  struct Inbound {
+    std::vector<RemoteEvent> events;
+    std::vector<std::pair<std::string, std::vector<Delivery>>> deliveries;
+    std::vector<DurableAcks> acks;
+  };
 
   void WakeLocked() {
     if (wake_pending_) return;
@@ -143,9 +225,16 @@ class Cluster::Impl : public ClusterHook {
   }
 
   void Run();
+  void SampleLoad(SteadyClock::time_point now);
   void OnTick(SteadyClock::time_point now);
   void DrainRouter();
-  void HandleMessage(const Message& m, std::vector<RemoteEvent>* inject);
+  void HandleMessage(const Message& m, Inbound* inbound);
+  void HandleDurableEvents(Peer* peer, const Message& m, Inbound* inbound);
+  void DeliverInbound(Inbound* inbound);
+  void RunDurableActions();
+  void AddRemoteMember(const std::string& peer, const Interest& interest);
+  void SendDurable(std::vector<OutDelivery>* deliveries);
+  void SendSettles(std::vector<OutSettle>* settles);
   void HandleHello(Peer* peer, const Hello& hello);
   void HandleInterest(Peer* peer, const InterestUpdate& update);
   void HandleZap();
@@ -195,7 +284,18 @@ class Cluster::Impl : public ClusterHook {
   bool wake_pending_ = false;
   std::vector<EventPtr> pending_events_;
   std::vector<InterestChange> pending_interest_;
+  std::vector<OutDelivery> pending_deliveries_;
+  std::vector<OutSettle> pending_settles_;
   std::atomic<bool> any_remote_interest_{false};
+
+  // Durable groups across nodes: the remote members our consumers keep
+  // for other nodes' durables, by (node id, durable name). The link
+  // thread changes them; remote_mu_ lets Stats() read them.
+  std::vector<DurableAction> durable_actions_;  // state_mu_
+  mutable std::mutex remote_mu_;
+  std::map<std::pair<std::string, std::string>, std::unique_ptr<Subscription>>
+      remote_members_;
+  std::shared_ptr<AckGate> ack_gate_ = std::make_shared<AckGate>(this);
 
   // Link thread state; state_mu_ lets Stats() read it.
   mutable std::mutex state_mu_;
@@ -300,6 +400,16 @@ void Cluster::Impl::Stop() {
     thread_.join();
     started_ = false;
   }
+  ack_gate_->Close();
+  // Their in-flight events go back to other members (or stay in the
+  // consumers' stored state).
+  std::map<std::pair<std::string, std::string>, std::unique_ptr<Subscription>>
+      members;
+  {
+    std::lock_guard<std::mutex> lock(remote_mu_);
+    members.swap(remote_members_);
+  }
+  members.clear();
   {
     std::lock_guard<std::mutex> lock(state_mu_);
     links_.clear();
@@ -319,6 +429,7 @@ void Cluster::Impl::Run() {
   while (!stopping_.load()) {
     auto now = SteadyClock::now();
     if (now >= next_tick) {
+      SampleLoad(now);  // asks the mesh, which may ask us: not under state_mu_
       std::lock_guard<std::mutex> lock(state_mu_);
       OnTick(now);
       next_tick = now + options_.heartbeat_interval;
@@ -339,12 +450,16 @@ void Cluster::Impl::Run() {
     }
     if (items[0].revents & ZMQ_POLLIN) DrainRouter();
     if (zap_ && (items[2].revents & ZMQ_POLLIN)) HandleZap();
+    RunDurableActions();
   }
 }
 
-void Cluster::Impl::OnTick(SteadyClock::time_point now) {
-  // Our load, from the mesh's counters.
-  if (auto stats = mesh_->Stats(); stats.ok()) {
+// Our load, from the mesh's counters.
+void Cluster::Impl::SampleLoad(SteadyClock::time_point now) {
+  Result<MeshStats> stats = mesh_->Stats();
+  uint64_t connections = options_.connections ? options_.connections() : 0;
+  std::lock_guard<std::mutex> lock(state_mu_);
+  if (stats.ok()) {
     double seconds =
         last_load_ == SteadyClock::time_point{}
             ? 0
@@ -357,8 +472,10 @@ void Cluster::Impl::OnTick(SteadyClock::time_point now) {
     last_load_ = now;
     self_load_.subscriptions = stats->subscriptions;
   }
-  if (options_.connections) self_load_.connections = options_.connections();
+  self_load_.connections = connections;
+}
 
+void Cluster::Impl::OnTick(SteadyClock::time_point now) {
   for (auto& [id, peer] : peers_) {
     if (peer.up && now - peer.last_heard > options_.down_after) {
       MarkDown(&peer, "no heartbeat");
@@ -436,7 +553,7 @@ void Cluster::Impl::EnsureLink(const std::string& address) {
 }
 
 void Cluster::Impl::DrainRouter() {
-  std::vector<RemoteEvent> inject;
+  Inbound inbound;
   {
     std::lock_guard<std::mutex> lock(state_mu_);
     std::vector<zmq::message_t> parts;
@@ -456,14 +573,36 @@ void Cluster::Impl::DrainRouter() {
         }
         continue;
       }
-      HandleMessage(*m, &inject);
+      HandleMessage(*m, &inbound);
     }
   }
-  // Outside state_mu_: delivery takes the mesh's lock, which our hook is
-  // called under. TODO: a full kBlock subscription queue stalls this
-  // thread (and its heartbeats) for up to block_timeout; deliver peer
-  // events from a separate thread.
-  if (!inject.empty()) mesh_->InjectRemote(inject);
+  DeliverInbound(&inbound);
+}
+
+// Outside state_mu_: delivery takes the mesh's lock, which our hook is
+// called under. TODO: a full kBlock subscription queue stalls this thread
+// (and its heartbeats) for up to block_timeout; deliver peer events from a
+// separate thread.
+void Cluster::Impl::DeliverInbound(Inbound* inbound) {
+  if (!inbound->events.empty()) mesh_->InjectRemote(inbound->events);
+  // Without local members of the durable, they go straight back.
+  for (auto& [durable, deliveries] : inbound->deliveries) {
+    if (mesh_->OfferRemoteDurable(durable, deliveries)) continue;
+    for (const Delivery& d : deliveries) d.Nack().IgnoreError();
+  }
+  for (const DurableAcks& a : inbound->acks) {
+    std::vector<uint64_t> acks;
+    std::vector<std::pair<uint64_t, milliseconds>> nacks;
+    for (const DurableSettle& settle : a.settles) {
+      if (settle.nack) {
+        nacks.emplace_back(settle.position, milliseconds(std::min<uint64_t>(
+                                                settle.delay_ms, 86400000)));
+      } else {
+        acks.push_back(settle.position);
+      }
+    }
+    mesh_->SettleRemoteDurable(a.durable, acks, nacks);
+  }
 }
 
 Cluster::Impl::Peer* Cluster::Impl::PeerFor(const Header& header,
@@ -486,8 +625,7 @@ Cluster::Impl::Peer* Cluster::Impl::PeerFor(const Header& header,
   return peer;
 }
 
-void Cluster::Impl::HandleMessage(const Message& m,
-                                  std::vector<RemoteEvent>* inject) {
+void Cluster::Impl::HandleMessage(const Message& m, Inbound* inbound) {
   if (m.header.node_id == node_id_) return;  // a seed that is this node
   auto now = SteadyClock::now();
   Peer* peer = PeerFor(m.header, now);
@@ -517,11 +655,39 @@ void Cluster::Impl::HandleMessage(const Message& m,
         r.event = std::make_shared<Event>(e.event);
         r.broadcast = e.broadcast;
         r.groups = e.groups;
-        inject->push_back(std::move(r));
+        inbound->events.push_back(std::move(r));
       }
       peer->events_received += m.events.size();
       return;
+    case MessageType::kDurableEvents:
+      MarkHeard(peer, now);
+      HandleDurableEvents(peer, m, inbound);
+      return;
+    case MessageType::kDurableAcks:
+      MarkHeard(peer, now);
+      for (const DurableAcks& a : m.acks) inbound->acks.push_back(a);
+      return;
   }
+}
+
+// Deliveries of the peer's consumers to our members; each carries an
+// acker that sends its ack back to the peer.
+void Cluster::Impl::HandleDurableEvents(Peer* peer, const Message& m,
+                                        Inbound* inbound) {
+  std::map<std::string, size_t> slot;  // durable name -> index in inbound
+  std::map<std::string, std::shared_ptr<detail::Acker>> ackers;
+  for (const DurableDelivery& d : m.deliveries) {
+    auto [it, fresh] = slot.emplace(d.durable, inbound->deliveries.size());
+    if (fresh) {
+      inbound->deliveries.emplace_back(d.durable, std::vector<Delivery>{});
+      ackers[d.durable] =
+          std::make_shared<RemoteAcker>(ack_gate_, peer->id, d.durable);
+    }
+    inbound->deliveries[it->second].second.emplace_back(
+        std::make_shared<Event>(d.event), d.attempt, ackers[d.durable],
+        d.position);
+  }
+  peer->events_received += m.deliveries.size();
 }
 
 void Cluster::Impl::HandleHello(Peer* peer, const Hello& hello) {
@@ -560,6 +726,10 @@ void Cluster::Impl::MarkDown(Peer* peer, const char* why) {
 
 void Cluster::Impl::DropInterest(Peer* peer) {
   for (const auto& [interest, entry] : peer->interest) {
+    if (interest.durable) {
+      durable_actions_.push_back(DurableAction{false, peer->id, interest});
+      continue;
+    }
     index_.Remove(interest.pattern, entry);
     entries_.erase(entry);
   }
@@ -572,6 +742,11 @@ void Cluster::Impl::DropInterest(Peer* peer) {
 void Cluster::Impl::AddPeerInterest(Peer* peer, const Interest& interest) {
   if (!ValidatePattern(interest.pattern).ok()) return;
   if (peer->interest.count(interest)) return;
+  if (interest.durable) {
+    peer->interest[interest] = 0;
+    durable_actions_.push_back(DurableAction{true, peer->id, interest});
+    return;
+  }
   uint64_t entry = next_entry_++;
   peer->interest[interest] = entry;
   entries_[entry] = IndexEntry{peer->id, interest};
@@ -581,14 +756,28 @@ void Cluster::Impl::AddPeerInterest(Peer* peer, const Interest& interest) {
 void Cluster::Impl::RemovePeerInterest(Peer* peer, const Interest& interest) {
   auto it = peer->interest.find(interest);
   if (it == peer->interest.end()) return;
-  index_.Remove(interest.pattern, it->second);
-  entries_.erase(it->second);
+  if (interest.durable) {
+    durable_actions_.push_back(DurableAction{false, peer->id, interest});
+  } else {
+    index_.Remove(interest.pattern, it->second);
+    entries_.erase(it->second);
+  }
   peer->interest.erase(it);
 }
 
 void Cluster::Impl::HandleInterest(Peer* peer, const InterestUpdate& update) {
   if (update.full) {
-    DropInterest(peer);
+    // Only what changed: durable remote members in particular keep their
+    // deliveries in flight across a resync.
+    std::set<Interest> wanted;
+    for (const InterestChange& c : update.changes) {
+      if (c.added) wanted.insert(c.interest);
+    }
+    std::vector<Interest> gone;
+    for (const auto& [interest, entry] : peer->interest) {
+      if (!wanted.count(interest)) gone.push_back(interest);
+    }
+    for (const Interest& i : gone) RemovePeerInterest(peer, i);
   } else if (!peer->interest_known || peer->interest_version != update.base) {
     RequestResync(peer, SteadyClock::now(), false);
     return;
@@ -668,15 +857,125 @@ void Cluster::Impl::HandleZap() {
 void Cluster::Impl::ProcessPending() {
   std::vector<EventPtr> events;
   std::vector<InterestChange> interest;
+  std::vector<OutDelivery> deliveries;
+  std::vector<OutSettle> settles;
   {
     std::lock_guard<std::mutex> lock(in_mu_);
     wake_pending_ = false;
     events.swap(pending_events_);
     interest.swap(pending_interest_);
+    deliveries.swap(pending_deliveries_);
+    settles.swap(pending_settles_);
   }
   std::lock_guard<std::mutex> lock(state_mu_);
   if (!interest.empty()) ApplyLocalInterest(interest);
   if (!events.empty()) ForwardEvents(events);
+  if (!deliveries.empty()) SendDurable(&deliveries);
+  if (!settles.empty()) SendSettles(&settles);
+}
+
+// --- Durable groups across nodes --------------------------------------------
+
+void Cluster::Impl::RunDurableActions() {
+  std::vector<DurableAction> actions;
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    actions.swap(durable_actions_);
+  }
+  for (const DurableAction& a : actions) {
+    if (a.add) {
+      AddRemoteMember(a.peer, a.interest);
+      continue;
+    }
+    std::unique_ptr<Subscription> member;
+    {
+      std::lock_guard<std::mutex> lock(remote_mu_);
+      auto it = remote_members_.find({a.peer, a.interest.group});
+      if (it == remote_members_.end()) continue;
+      member = std::move(it->second);
+      remote_members_.erase(it);
+    }
+    // Its events in flight go back to the other members now.
+    member->Unsubscribe().IgnoreError();
+  }
+}
+
+// Our consumer of the durable gets a member standing for the peer's
+// members: what it reads from our store travels to them.
+void Cluster::Impl::AddRemoteMember(const std::string& peer,
+                                    const Interest& interest) {
+  {
+    std::lock_guard<std::mutex> lock(remote_mu_);
+    if (remote_members_.count({peer, interest.group})) return;
+  }
+  auto sink = [this, peer, durable = interest.group](
+                  const std::vector<Delivery>& deliveries,
+                  const std::vector<uint64_t>& positions) {
+    std::lock_guard<std::mutex> lock(in_mu_);
+    for (size_t i = 0; i < deliveries.size(); ++i) {
+      pending_deliveries_.push_back(OutDelivery{peer, durable, positions[i],
+                                                deliveries[i].attempt(),
+                                                deliveries[i].event_ptr()});
+    }
+    WakeLocked();
+  };
+  auto member = mesh_->AddRemoteMember(interest, std::move(sink));
+  if (!member.ok()) {
+    EM_LOG(kWarn, "cluster",
+           "node " << peer << " has members of durable '" << interest.group
+                   << "' that this node cannot serve: "
+                   << member.status().ToString());
+    return;
+  }
+  std::lock_guard<std::mutex> lock(remote_mu_);
+  remote_members_[{peer, interest.group}] = std::move(member).value();
+}
+
+void Cluster::Impl::SendDurable(std::vector<OutDelivery>* deliveries) {
+  std::map<std::string, Outgoing> out;  // by peer id
+  auto flush = [&](const std::string& peer_id, Outgoing* o) {
+    auto it = peers_.find(peer_id);
+    size_t n = o->frames.size();
+    // Not sent: it stays in flight and is redelivered after ack_wait.
+    if (it != peers_.end() && it->second.up &&
+        SendToPeer(&it->second, MessageType::kDurableEvents, &o->frames)) {
+      it->second.events_sent += n;
+    } else if (it != peers_.end()) {
+      it->second.events_dropped += n;
+    }
+    o->frames.clear();
+  };
+  for (const OutDelivery& d : *deliveries) {
+    Outgoing& o = out[d.peer];
+    std::string frame;
+    AppendDurablePrefix(d.durable, d.position, d.attempt, &frame);
+    AppendBinary(*d.event, &frame);
+    o.frames.push_back(std::move(frame));
+    if (o.frames.size() >= options_.max_batch) flush(d.peer, &o);
+  }
+  for (auto& [peer_id, o] : out) {
+    if (!o.frames.empty()) flush(peer_id, &o);
+  }
+}
+
+// One message per peer, one frame per durable name. An ack that cannot be
+// sent is lost: the storing node redelivers after ack_wait.
+void Cluster::Impl::SendSettles(std::vector<OutSettle>* settles) {
+  std::map<std::string, std::map<std::string, DurableAcks>> by_peer;
+  for (OutSettle& s : *settles) {
+    DurableAcks& acks = by_peer[s.peer][s.durable];
+    acks.durable = s.durable;
+    acks.settles.push_back(s.settle);
+  }
+  for (auto& [peer_id, by_durable] : by_peer) {
+    auto it = peers_.find(peer_id);
+    if (it == peers_.end()) continue;
+    std::vector<std::string> frames;
+    for (auto& [durable, acks] : by_durable) {
+      frames.push_back(EncodeDurableAcks(acks));
+    }
+    SendToPeer(&it->second, MessageType::kDurableAcks, &frames);
+  }
 }
 
 void Cluster::Impl::ApplyLocalInterest(
@@ -815,6 +1114,30 @@ ClusterStats Cluster::Impl::Stats() const {
   return stats;
 }
 
+void Cluster::Impl::AppendLinkStats(std::vector<LinkStats>* links) const {
+  auto now = SteadyClock::now();
+  std::lock_guard<std::mutex> lock(state_mu_);
+  for (const auto& [id, peer] : peers_) {
+    LinkStats& l = links->emplace_back();
+    l.node = id;
+    l.up = peer.up;
+    l.last_heard_ms = peer.ever_heard ? MillisSince(peer.last_heard, now) : -1;
+    l.interest = peer.interest.size();
+    l.events_sent = peer.events_sent;
+    l.events_received = peer.events_received;
+    l.events_dropped = peer.events_dropped;
+    l.messages_sent = peer.messages_sent;
+    l.messages_received = peer.messages_received;
+  }
+  std::lock_guard<std::mutex> members_lock(remote_mu_);
+  for (const auto& [key, member] : remote_members_) {
+    uint64_t in_flight = member->Stats().in_flight;
+    for (LinkStats& l : *links) {
+      if (l.node == key.first) l.in_flight += in_flight;
+    }
+  }
+}
+
 // --- Cluster ----------------------------------------------------------------
 
 Result<std::unique_ptr<Cluster>> Cluster::Start(LocalMesh* mesh,
@@ -879,6 +1202,18 @@ std::string Cluster::StatsJson() const {
                          {"client_address", best->client_address}};
   }
   return j.dump();
+}
+
+Status AckGate::Queue(const std::string& peer, const std::string& durable,
+                      DurableSettle settle) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (impl_ == nullptr) {
+    return Unavailable(
+        "the link to node " + peer +
+        " is stopped; the event is delivered again after ack_wait");
+  }
+  impl_->QueueSettle(peer, durable, settle);
+  return Status::Ok();
 }
 
 Status NewCurveKeyPair(std::string* public_key, std::string* secret_key) {

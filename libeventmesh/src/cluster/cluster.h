@@ -25,8 +25,15 @@
 // without a group, and with group keys for groups. A group the local node
 // has members of is served locally only; otherwise exactly one peer
 // advertising it gets the event, round-robin. Events from peers are
-// delivered to local live routes and never forwarded again. Durable
-// consumers read only their own node's store.
+// delivered to local live routes and never forwarded again.
+//
+// Durable groups. A node with members of a durable advertises it as
+// interest; every other node then adds a remote member for it to its own
+// consumer of that name (over its own store). Deliveries to a remote
+// member travel as kDurableEvents, the receiving node hands them to its
+// local members, and their acks travel back as kDurableAcks (by log
+// position). A node marked down loses its remote members, so what was in
+// flight to it goes back to the members still reachable.
 //
 // Thread-safe: every public method may be called from any thread.
 

@@ -119,13 +119,27 @@ Status DecodeInterest(std::string_view frame, InterestUpdate* update) {
   for (uint64_t i = 0; i < n && r.ok(); ++i) {
     InterestChange change;
     uint8_t op = r.Byte("operation");
-    if (r.ok() && op > 1) {
+    if (r.ok() && op > 3) {
       return InvalidArgument("cluster message: interest: unknown operation " +
                              std::to_string(op));
     }
-    change.added = op == 1;
+    change.added = (op & 1) != 0;
     change.interest.pattern = r.String("pattern");
     change.interest.group = r.String("group");
+    if (op & 2) {
+      DurableTerms& t = change.interest.terms;
+      change.interest.durable = true;
+      t.ack_wait_ms = r.Varint("ack wait");
+      t.max_deliver = r.Varint("max deliver");
+      t.max_in_flight = r.Varint("max in flight");
+      t.start_kind = r.Byte("start kind");
+      t.start_value = r.Varint("start value");
+      if (r.ok() && t.start_kind > 3) {
+        return InvalidArgument(
+            "cluster message: interest: unknown start kind " +
+            std::to_string(t.start_kind));
+      }
+    }
     update->changes.push_back(std::move(change));
   }
   r.ExpectEnd();
@@ -145,6 +159,47 @@ Status DecodeEvent(std::string_view frame, WireEvent* out) {
   if (!event.ok()) return event.status().WithContext("cluster message: event");
   out->event = std::move(event).value();
   return Status::Ok();
+}
+
+Status DecodeDurableEvent(std::string_view frame, DurableDelivery* out) {
+  Reader r(frame, "durable event");
+  out->durable = r.String("durable name");
+  out->position = r.Varint("position");
+  uint64_t attempt = r.Varint("attempt");
+  if (r.ok() && (attempt == 0 || attempt > UINT32_MAX)) {
+    return InvalidArgument("cluster message: durable event: attempt " +
+                           std::to_string(attempt) + " is out of range");
+  }
+  out->attempt = static_cast<uint32_t>(attempt);
+  if (!r.ok()) return r.status();
+  Result<Event> event = DecodeBinary(r.Rest());
+  if (!event.ok()) {
+    return event.status().WithContext("cluster message: durable event");
+  }
+  out->event = std::move(event).value();
+  return Status::Ok();
+}
+
+Status DecodeDurableAcks(std::string_view frame, DurableAcks* out) {
+  Reader r(frame, "durable acks");
+  out->durable = r.String("durable name");
+  uint64_t n = r.Count("ack count");
+  for (uint64_t i = 0; i < n && r.ok(); ++i) {
+    DurableSettle settle;
+    uint8_t op = r.Byte("operation");
+    if (r.ok() && op > 1) {
+      return InvalidArgument(
+          "cluster message: durable acks: unknown "
+          "operation " +
+          std::to_string(op));
+    }
+    settle.nack = op == 1;
+    settle.position = r.Varint("position");
+    settle.delay_ms = r.Varint("delay");
+    out->settles.push_back(settle);
+  }
+  r.ExpectEnd();
+  return r.status();
 }
 
 }  // namespace
@@ -182,9 +237,36 @@ std::string EncodeInterest(const InterestUpdate& update) {
   PutVarint(update.version, &out);
   PutVarint(update.changes.size(), &out);
   for (const InterestChange& c : update.changes) {
-    out.push_back(c.added ? 1 : 0);
+    out.push_back(
+        static_cast<char>((c.added ? 1 : 0) | (c.interest.durable ? 2 : 0)));
     PutString(c.interest.pattern, &out);
     PutString(c.interest.group, &out);
+    if (!c.interest.durable) continue;
+    const DurableTerms& t = c.interest.terms;
+    PutVarint(t.ack_wait_ms, &out);
+    PutVarint(t.max_deliver, &out);
+    PutVarint(t.max_in_flight, &out);
+    out.push_back(static_cast<char>(t.start_kind));
+    PutVarint(t.start_value, &out);
+  }
+  return out;
+}
+
+void AppendDurablePrefix(const std::string& durable, uint64_t position,
+                         uint32_t attempt, std::string* out) {
+  PutString(durable, out);
+  PutVarint(position, out);
+  PutVarint(attempt, out);
+}
+
+std::string EncodeDurableAcks(const DurableAcks& acks) {
+  std::string out;
+  PutString(acks.durable, &out);
+  PutVarint(acks.settles.size(), &out);
+  for (const DurableSettle& s : acks.settles) {
+    out.push_back(s.nack ? 1 : 0);
+    PutVarint(s.position, &out);
+    PutVarint(s.delay_ms, &out);
   }
   return out;
 }
@@ -240,6 +322,20 @@ Result<Message> DecodeMessage(const std::vector<std::string_view>& frames) {
         WireEvent e;
         EM_RETURN_IF_ERROR(DecodeEvent(frames[i], &e));
         m.events.push_back(std::move(e));
+      }
+      return m;
+    case MessageType::kDurableEvents:
+      for (size_t i = 1; i < frames.size(); ++i) {
+        DurableDelivery d;
+        EM_RETURN_IF_ERROR(DecodeDurableEvent(frames[i], &d));
+        m.deliveries.push_back(std::move(d));
+      }
+      return m;
+    case MessageType::kDurableAcks:
+      for (size_t i = 1; i < frames.size(); ++i) {
+        DurableAcks a;
+        EM_RETURN_IF_ERROR(DecodeDurableAcks(frames[i], &a));
+        m.acks.push_back(std::move(a));
       }
       return m;
   }

@@ -6,11 +6,20 @@
 //
 //   kHello, kHeartbeat  frame 1: the sender's addresses, load, interest
 //                       version and the nodes it knows (gossip)
-//   kInterest           frame 1: a full interest set or a change to one
+//   kInterest           frame 1: a full interest set or a change to one;
+//                       each change is an operation byte (bit 0: added,
+//                       bit 1: a durable, whose DurableTerms follow the
+//                       pattern and group)
 //   kResync             nothing: "send me your full interest"
 //   kEvents             frames 1..n: one event each, with the routes it is
 //                       for (broadcast and/or group keys) and then the
 //                       event in the core binary encoding (event.h)
+//   kDurableEvents      frames 1..n: one delivery each of a durable
+//                       consumer on the sender to its members here: the
+//                       durable name, the log position (the token acks
+//                       name), the attempt, then the event
+//   kDurableAcks        frames 1..n: per durable name, acks and nacks of
+//                       deliveries the receiver sent (by log position)
 //
 // Integers are LEB128 varints, strings a varint length and the bytes.
 // Decoders check every length and reject trailing bytes; they never trust
@@ -38,6 +47,8 @@ enum class MessageType : uint8_t {
   kInterest = 3,
   kResync = 4,
   kEvents = 5,
+  kDurableEvents = 6,
+  kDurableAcks = 7,
 };
 
 struct Header {
@@ -87,11 +98,32 @@ struct WireEvent {
   Event event;
 };
 
+struct DurableDelivery {
+  std::string durable;
+  uint64_t position = 0;
+  uint32_t attempt = 1;
+  Event event;
+};
+
+// An ack (nack false) or a nack with a redelivery delay.
+struct DurableSettle {
+  uint64_t position = 0;
+  bool nack = false;
+  uint64_t delay_ms = 0;
+};
+
+struct DurableAcks {
+  std::string durable;
+  std::vector<DurableSettle> settles;
+};
+
 struct Message {
   Header header;
-  Hello hello;                    // kHello, kHeartbeat
-  InterestUpdate interest;        // kInterest
-  std::vector<WireEvent> events;  // kEvents
+  Hello hello;                              // kHello, kHeartbeat
+  InterestUpdate interest;                  // kInterest
+  std::vector<WireEvent> events;            // kEvents
+  std::vector<DurableDelivery> deliveries;  // kDurableEvents
+  std::vector<DurableAcks> acks;            // kDurableAcks
 };
 
 std::string EncodeHeader(const Header& header);
@@ -101,6 +133,12 @@ std::string EncodeInterest(const InterestUpdate& update);
 // (AppendBinary) follows it in the same frame.
 void AppendEventPrefix(bool broadcast, const std::vector<std::string>& groups,
                        std::string* out);
+
+// The prefix of a durable delivery frame; the event's binary encoding
+// follows it in the same frame.
+void AppendDurablePrefix(const std::string& durable, uint64_t position,
+                         uint32_t attempt, std::string* out);
+std::string EncodeDurableAcks(const DurableAcks& acks);
 
 // Decodes a whole message; errors say which frame and field is wrong.
 Result<Message> DecodeMessage(const std::vector<std::string_view>& frames);

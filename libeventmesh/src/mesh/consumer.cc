@@ -151,17 +151,65 @@ Status Consumer::Load() {
   return Status::Ok();
 }
 
-uint64_t Consumer::AddMember(BatchHandler handler, size_t max_in_flight) {
+uint64_t Consumer::AddMember(BatchHandler handler, size_t max_in_flight,
+                             bool manual_ack) {
   uint64_t id;
   {
     std::lock_guard<std::mutex> lock(mu_);
     id = next_member_id_++;
     Member& m = members_[id];
     m.handler = std::move(handler);
+    m.manual_ack = manual_ack;
     m.max_in_flight = std::max<size_t>(1, max_in_flight);
   }
   pool_->Schedule(shared_from_this());
   return id;
+}
+
+uint64_t Consumer::AddRemoteMember(RemoteSink sink, size_t max_in_flight) {
+  uint64_t id;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    id = next_member_id_++;
+    Member& m = members_[id];
+    m.remote = std::move(sink);
+    m.manual_ack = true;
+    m.max_in_flight = std::max<size_t>(1, max_in_flight);
+  }
+  pool_->Schedule(shared_from_this());
+  return id;
+}
+
+size_t Consumer::LocalMembers() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  size_t n = 0;
+  for (const auto& [id, m] : members_) n += m.remote ? 0 : 1;
+  return n;
+}
+
+bool Consumer::OfferForeign(std::vector<Delivery> deliveries) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    bool local = false;
+    for (const auto& [id, m] : members_) local |= !m.remote;
+    if (closed_ || !local) return false;
+    for (Delivery& d : deliveries) foreign_.push_back(std::move(d));
+  }
+  pool_->Schedule(shared_from_this());
+  return true;
+}
+
+void Consumer::AckPositions(const std::vector<uint64_t>& positions) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_) return;
+    for (uint64_t pos : positions) {
+      auto it = pending_.find(pos);
+      if (it != pending_.end()) SettleLocked(it);
+    }
+  }
+  // Run() stores the new state and fills the room the acks made.
+  pool_->Schedule(shared_from_this());
 }
 
 size_t Consumer::RemoveMember(uint64_t member_id) {
@@ -222,10 +270,16 @@ void Consumer::Run() {
   ReadMore();
 
   std::vector<Batch> batches;
+  std::vector<Delivery> filtered, unwanted;
   {
     std::lock_guard<std::mutex> lock(mu_);
     AssignLocked(now, &batches);
+    AssignForeignLocked(&batches, &filtered, &unwanted);
   }
+  // Foreign events the filter refuses are settled at once, as local ones
+  // are; without a local member they go back for another node's members.
+  for (const Delivery& d : filtered) d.Ack().IgnoreError();
+  for (const Delivery& d : unwanted) d.Nack().IgnoreError();
   for (Batch& b : batches) RunBatch(b);
 
   // Come back for what is left, and at the next redelivery deadline.
@@ -331,19 +385,8 @@ void Consumer::AssignLocked(int64_t now, std::vector<Batch>* batches) {
       ready_.pop_front();  // settled or already out meanwhile
       continue;
     }
-    // The next member, round-robin, with room.
-    Member* member = nullptr;
     uint64_t member_id = 0;
-    for (size_t i = 0; i < ids.size(); ++i) {
-      uint64_t id = ids[(round_robin_ + i) % ids.size()];
-      Member& m = members_[id];
-      if (m.in_flight < m.max_in_flight) {
-        member = &m;
-        member_id = id;
-        round_robin_ = (round_robin_ + i + 1) % ids.size();
-        break;
-      }
-    }
+    Member* member = NextMemberLocked(ids, &member_id);
     if (member == nullptr) break;
     ready_.pop_front();
 
@@ -359,8 +402,15 @@ void Consumer::AssignLocked(int64_t now, std::vector<Batch>* batches) {
 
     auto [slot, fresh] = batch_of.emplace(member_id, batches->size());
     if (fresh) {
-      batches->push_back(Batch{
-          member_id, member->handler, member->run_mu, {}, {}, seek_epoch_});
+      batches->push_back(Batch{member_id,
+                               member->handler,
+                               member->run_mu,
+                               {},
+                               {},
+                               member->remote,
+                               member->manual_ack,
+                               false,
+                               seek_epoch_});
     }
     Batch& batch = (*batches)[slot->second];
     batch.deliveries.emplace_back(entry.event, entry.attempts, acker,
@@ -371,12 +421,82 @@ void Consumer::AssignLocked(int64_t now, std::vector<Batch>* batches) {
   }
 }
 
+// Round-robin over the members with room: local ones first, then remote
+// ones (other nodes), so events stay on this node while it keeps up.
+Consumer::Member* Consumer::NextMemberLocked(const std::vector<uint64_t>& ids,
+                                             uint64_t* id) {
+  for (bool remote : {false, true}) {
+    for (size_t i = 0; i < ids.size(); ++i) {
+      size_t at = (round_robin_ + i) % ids.size();
+      Member& m = members_[ids[at]];
+      if (static_cast<bool>(m.remote) != remote) continue;
+      if (m.in_flight >= m.max_in_flight) continue;
+      round_robin_ = (at + 1) % ids.size();
+      *id = ids[at];
+      return &m;
+    }
+  }
+  return nullptr;
+}
+
+// Foreign deliveries are bounded by the sending node (the remote member's
+// max_in_flight there), so they do not count against local room.
+void Consumer::AssignForeignLocked(std::vector<Batch>* batches,
+                                   std::vector<Delivery>* filtered,
+                                   std::vector<Delivery>* unwanted) {
+  if (foreign_.empty()) return;
+  std::vector<uint64_t> local;
+  for (const auto& [id, m] : members_) {
+    if (!m.remote) local.push_back(id);
+  }
+  std::map<uint64_t, size_t> batch_of;
+  for (Delivery& d : foreign_) {
+    if (local.empty()) {
+      unwanted->push_back(std::move(d));
+      continue;
+    }
+    if (!Admits(d.event())) {
+      filtered->push_back(std::move(d));
+      continue;
+    }
+    uint64_t id = local[foreign_round_robin_++ % local.size()];
+    Member& m = members_[id];
+    ++m.delivered;
+    auto [slot, fresh] = batch_of.emplace(id, batches->size());
+    if (fresh) {
+      batches->push_back(
+          Batch{id, m.handler, m.run_mu, {}, {}, nullptr, m.manual_ack, true});
+    }
+    (*batches)[slot->second].deliveries.push_back(std::move(d));
+  }
+  foreign_.clear();
+}
+
+// A foreign batch settles through each delivery's own acker (it sends the
+// ack to the node that stores the event).
+void Consumer::SettleForeign(Batch& batch, bool handled) {
+  if (handled && batch.manual_ack) return;
+  for (const Delivery& d : batch.deliveries) {
+    (handled ? d.Ack() : d.Nack()).IgnoreError();
+  }
+}
+
 void Consumer::RunBatch(Batch& batch) {
   std::lock_guard<std::mutex> run_lock(*batch.run_mu);
+  bool gone;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (closed_ || members_.count(batch.member_id) == 0) return;
-    if (batch.seek_epoch != seek_epoch_) return;  // forgotten by a seek
+    gone = closed_ || members_.count(batch.member_id) == 0;
+    // Forgotten by a seek (foreign batches are another node's consumer's).
+    if (!batch.foreign && batch.seek_epoch != seek_epoch_) return;
+  }
+  if (gone) {
+    if (batch.foreign) SettleForeign(batch, false);
+    return;
+  }
+  if (batch.remote) {
+    batch.remote(batch.deliveries, batch.positions);
+    return;
   }
   try {
     batch.handler(batch.deliveries);
@@ -387,7 +507,11 @@ void Consumer::RunBatch(Batch& batch) {
     EM_LOG(kWarn, "mesh",
            "durable '" << config_.name << "' handler threw a non-exception");
   }
-  if (!config_.persistent || config_.options.manual_ack) return;
+  if (batch.foreign) {
+    SettleForeign(batch, true);
+    return;
+  }
+  if (!config_.persistent || batch.manual_ack) return;
 
   // Automatic acks: the handler returned, so the batch is done. An event
   // redelivered elsewhere meanwhile is left to its new attempt.

@@ -13,7 +13,15 @@
 //
 // Members. Subscriptions with the same durable name are the consumer's
 // members; each event goes to one member with fewer than max_in_flight
-// unacknowledged events, round-robin.
+// unacknowledged events, round-robin, members on this node first. A
+// remote member stands for the members of the durable on another node of
+// the mesh (src/cluster): its deliveries travel over the link, and acks
+// come back by log position (AckPositions, Nack).
+//
+// Foreign deliveries. The other way round, deliveries that another node's
+// consumer of the same name sends here are handed to this consumer's
+// local members (OfferForeign), each carrying the acker that sends its
+// ack back to the node that stores the event.
 //
 // Thread-safe. The consumer runs as one pool task; acks come from any
 // thread.
@@ -73,8 +81,27 @@ class Consumer : public Task, public Route, public detail::Acker {
   // The state record for `state`.
   static std::string EncodeState(const StoredState& state);
 
-  // Adds a member; returns its id.
-  uint64_t AddMember(BatchHandler handler, size_t max_in_flight);
+  // Receives a remote member's deliveries and their log positions; runs
+  // on the pool and must only queue them.
+  using RemoteSink = std::function<void(const std::vector<Delivery>&,
+                                        const std::vector<uint64_t>&)>;
+
+  // Adds a member; returns its id. `manual_ack`: its handler (or later
+  // code) acks; otherwise its deliveries settle when the handler returns.
+  uint64_t AddMember(BatchHandler handler, size_t max_in_flight,
+                     bool manual_ack);
+  // Adds a member that stands for another node's members (always manual
+  // acks); it gets events only when no local member has room.
+  uint64_t AddRemoteMember(RemoteSink sink, size_t max_in_flight);
+  // Members on this node.
+  size_t LocalMembers() const;
+
+  // Hands deliveries from another node's consumer of this name to the
+  // local members. False (nothing taken) when there is no local member.
+  bool OfferForeign(std::vector<Delivery> deliveries);
+  // Settles these log positions (acks that came over a link); does not
+  // wait for the state to be stored.
+  void AckPositions(const std::vector<uint64_t>& positions);
   // Removes a member; its unacknowledged events go to the others. When it
   // returns the member's handler is not running (unless called from it).
   // Returns the number of members left.
@@ -124,6 +151,8 @@ class Consumer : public Task, public Route, public detail::Acker {
   };
   struct Member {
     BatchHandler handler;
+    RemoteSink remote;  // set for a remote member
+    bool manual_ack = false;
     size_t max_in_flight = 0;
     size_t in_flight = 0;
     uint64_t delivered = 0;
@@ -136,7 +165,10 @@ class Consumer : public Task, public Route, public detail::Acker {
     std::shared_ptr<std::mutex> run_mu;
     std::vector<Delivery> deliveries;
     std::vector<uint64_t> positions;  // of each delivery
-    uint64_t seek_epoch = 0;          // seek_epoch_ when it was made
+    RemoteSink remote;
+    bool manual_ack = false;
+    bool foreign = false;     // deliveries from another node's consumer
+    uint64_t seek_epoch = 0;  // seek_epoch_ when it was made
   };
 
   Consumer(Config config, Store* store, CallbackPool* pool, Timer* timer,
@@ -147,6 +179,12 @@ class Consumer : public Task, public Route, public detail::Acker {
   void ExpireLocked(int64_t now, std::vector<uint64_t>* dead);
   void ReadMore();
   void AssignLocked(int64_t now, std::vector<Batch>* batches);
+  // Picks the next member with room, local ones first; nullptr if none.
+  Member* NextMemberLocked(const std::vector<uint64_t>& ids, uint64_t* id);
+  void AssignForeignLocked(std::vector<Batch>* batches,
+                           std::vector<Delivery>* filtered,
+                           std::vector<Delivery>* unwanted);
+  void SettleForeign(Batch& batch, bool handled);
   void RunBatch(Batch& batch);
   void DeadLetter(const std::vector<uint64_t>& positions);
 
@@ -173,7 +211,9 @@ class Consumer : public Task, public Route, public detail::Acker {
   std::condition_variable persisted_cv_;
   uint64_t next_read_ = 0;
   std::map<uint64_t, Entry> pending_;
-  std::deque<uint64_t> ready_;  // pending positions to (re)deliver
+  std::deque<uint64_t> ready_;    // pending positions to (re)deliver
+  std::deque<Delivery> foreign_;  // from other nodes, for local members
+  uint64_t foreign_round_robin_ = 0;
   std::map<uint64_t, Member> members_;
   uint64_t next_member_id_ = 1;
   uint64_t round_robin_ = 0;

@@ -67,19 +67,38 @@ class LiveHandle : public Subscription {
   std::atomic<bool> done_{false};
 };
 
+// The interest a durable member on this node advertises to other nodes.
+Interest DurableInterest(const std::string& pattern,
+                         const SubscribeOptions& options) {
+  Interest interest{pattern, options.durable, true, {}};
+  DurableTerms& t = interest.terms;
+  t.ack_wait_ms = static_cast<uint64_t>(std::max<int64_t>(
+      1, std::chrono::duration_cast<std::chrono::milliseconds>(options.ack_wait)
+             .count()));
+  t.max_deliver = static_cast<uint64_t>(std::max(0, options.max_deliver));
+  t.max_in_flight = options.max_in_flight;
+  t.start_kind = static_cast<uint8_t>(options.start.kind);
+  t.start_value = options.start.kind == StartPosition::Kind::kTime
+                      ? static_cast<uint64_t>(options.start.unix_nanos)
+                      : options.start.sequence;
+  return interest;
+}
+
 class MemberHandle : public Subscription {
  public:
   MemberHandle(LocalMesh* mesh, std::string key,
-               std::shared_ptr<Consumer> consumer, uint64_t member_id)
+               std::shared_ptr<Consumer> consumer, uint64_t member_id,
+               bool remote)
       : mesh_(mesh),
         key_(std::move(key)),
         consumer_(std::move(consumer)),
-        member_id_(member_id) {}
+        member_id_(member_id),
+        remote_(remote) {}
   ~MemberHandle() override { Unsubscribe().IgnoreError(); }
 
   Status Unsubscribe() override {
     if (done_.exchange(true)) return Status::Ok();
-    mesh_->RemoveMember(key_, consumer_, member_id_);
+    mesh_->RemoveMember(key_, consumer_, member_id_, remote_);
     return Status::Ok();
   }
   SubscriptionStats Stats() const override {
@@ -94,6 +113,7 @@ class MemberHandle : public Subscription {
   std::string key_;
   std::shared_ptr<Consumer> consumer_;
   uint64_t member_id_;
+  bool remote_;
   std::atomic<bool> done_{false};
 };
 
@@ -412,6 +432,12 @@ void LocalMesh::NotifyInterestLocked(const RouteEntry& entry, bool added) {
 // --- Cluster hooks ----------------------------------------------------------
 
 std::vector<Interest> LocalMesh::AttachCluster(ClusterHook* hook) {
+  {
+    // Waits for a Stats() call that is asking the old hook.
+    std::lock_guard<std::mutex> lock(link_stats_mu_);
+    link_stats_ = hook;
+  }
+  std::lock_guard<std::mutex> subscribe_lock(subscribe_mu_);
   std::lock_guard<std::mutex> lock(mu_);
   cluster_ = hook;
   std::vector<Interest> interest;
@@ -419,7 +445,64 @@ std::vector<Interest> LocalMesh::AttachCluster(ClusterHook* hook) {
     if (entry.kind == RouteKind::kConsumer) continue;
     interest.push_back(Interest{entry.pattern, entry.group});
   }
+  // Durables: once per local member, as SubscribeConsumer reports them.
+  for (const auto& [key, entry] : consumers_) {
+    const Consumer::Config& config = entry.second->config();
+    if (!config.persistent) continue;
+    Interest durable = DurableInterest(config.pattern, config.options);
+    for (size_t n = entry.second->LocalMembers(); n > 0; --n) {
+      interest.push_back(durable);
+    }
+  }
   return interest;
+}
+
+Result<std::unique_ptr<Subscription>> LocalMesh::AddRemoteMember(
+    const Interest& durable, Consumer::RemoteSink sink) {
+  const DurableTerms& t = durable.terms;
+  SubscribeOptions options;
+  options.durable = durable.group;
+  options.manual_ack = true;
+  options.ack_wait = std::chrono::milliseconds(std::max<uint64_t>(
+      1, std::min<uint64_t>(t.ack_wait_ms, 24ull * 3600 * 1000)));
+  options.max_deliver = static_cast<int>(
+      std::min<uint64_t>(t.max_deliver, static_cast<uint64_t>(INT32_MAX)));
+  options.max_in_flight = std::max<uint64_t>(1, t.max_in_flight);
+  options.start.kind = static_cast<StartPosition::Kind>(t.start_kind);
+  options.start.sequence = t.start_value;
+  options.start.unix_nanos = static_cast<int64_t>(t.start_value);
+  if (closing_.load(std::memory_order_acquire)) {
+    return Closed("the mesh is closed");
+  }
+  EM_RETURN_IF_ERROR(ValidatePattern(durable.pattern));
+  EM_RETURN_IF_ERROR(ValidateDurableName(durable.group));
+  return SubscribeConsumer(durable.pattern, nullptr, options, std::move(sink));
+}
+
+std::shared_ptr<Consumer> LocalMesh::FindDurable(const std::string& durable) {
+  std::lock_guard<std::mutex> subscribe_lock(subscribe_mu_);
+  auto it = consumers_.find(durable);
+  if (it == consumers_.end() || !it->second.second->config().persistent) {
+    return nullptr;
+  }
+  return it->second.second;
+}
+
+bool LocalMesh::OfferRemoteDurable(const std::string& durable,
+                                   const std::vector<Delivery>& deliveries) {
+  std::shared_ptr<Consumer> consumer = FindDurable(durable);
+  return consumer != nullptr && consumer->OfferForeign(deliveries);
+}
+
+void LocalMesh::SettleRemoteDurable(
+    const std::string& durable, const std::vector<uint64_t>& acks,
+    const std::vector<std::pair<uint64_t, std::chrono::milliseconds>>& nacks) {
+  std::shared_ptr<Consumer> consumer = FindDurable(durable);
+  if (consumer == nullptr) return;  // closed: its stored state redelivers
+  if (!acks.empty()) consumer->AckPositions(acks);
+  for (const auto& [position, delay] : nacks) {
+    consumer->Nack(position, delay).IgnoreError();
+  }
 }
 
 // Peer events are rare next to local ones and each names its routes, so
@@ -505,7 +588,7 @@ Result<std::unique_ptr<Subscription>> LocalMesh::SubscribeLive(
 
 Result<std::unique_ptr<Subscription>> LocalMesh::SubscribeConsumer(
     std::string_view pattern, BatchHandler handler,
-    const SubscribeOptions& options) {
+    const SubscribeOptions& options, Consumer::RemoteSink remote) {
   std::string p(pattern);
   std::lock_guard<std::mutex> subscribe_lock(subscribe_mu_);
   std::string key = options.durable;
@@ -543,13 +626,23 @@ Result<std::unique_ptr<Subscription>> LocalMesh::SubscribeConsumer(
     consumers_.emplace(key, std::make_pair(id, consumer));
   }
 
+  bool is_remote = static_cast<bool>(remote);
   uint64_t member =
-      consumer->AddMember(std::move(handler), options.max_in_flight);
+      is_remote
+          ? consumer->AddRemoteMember(std::move(remote), options.max_in_flight)
+          : consumer->AddMember(std::move(handler), options.max_in_flight,
+                                options.manual_ack);
+  if (!is_remote && !options.durable.empty()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (cluster_ != nullptr) {
+      cluster_->OnInterest(DurableInterest(p, options), true);
+    }
+  }
   // Events stored while the consumer was opening are read now.
   uint64_t next = store_->Stats().next_position;
   if (next > 0) consumer->Offer(nullptr, next - 1);
   return std::unique_ptr<Subscription>(
-      new MemberHandle(this, key, consumer, member));
+      new MemberHandle(this, key, consumer, member, is_remote));
 }
 
 void LocalMesh::RemoveLive(uint64_t route_id, const std::string& group_key,
@@ -573,7 +666,15 @@ void LocalMesh::RemoveLive(uint64_t route_id, const std::string& group_key,
 
 void LocalMesh::RemoveMember(const std::string& key,
                              const std::shared_ptr<Consumer>& consumer,
-                             uint64_t member_id) {
+                             uint64_t member_id, bool remote) {
+  const Consumer::Config& config = consumer->config();
+  if (!remote && config.persistent) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (cluster_ != nullptr) {
+      cluster_->OnInterest(DurableInterest(config.pattern, config.options),
+                           false);
+    }
+  }
   if (consumer->RemoveMember(member_id) > 0) return;
   std::lock_guard<std::mutex> subscribe_lock(subscribe_mu_);
   if (consumer->Info().members > 0) return;  // someone joined meanwhile
@@ -715,6 +816,10 @@ Result<MeshStats> LocalMesh::Stats() {
     }
   }
   stats.store = store_->Stats();
+  {
+    std::lock_guard<std::mutex> lock(link_stats_mu_);
+    if (link_stats_ != nullptr) link_stats_->AppendLinkStats(&stats.links);
+  }
   return stats;
 }
 

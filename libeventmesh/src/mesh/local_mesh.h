@@ -68,12 +68,27 @@ class LocalMesh : public Mesh {
   // without storing or forwarding them again.
   void InjectRemote(const std::vector<RemoteEvent>& events);
 
+  // Durable groups across nodes (docs/cluster.md). The cluster adds one
+  // remote member per other node with members of durable `name`, to this
+  // node's consumer of that name; `sink` receives its deliveries.
+  Result<std::unique_ptr<Subscription>> AddRemoteMember(
+      const Interest& durable, Consumer::RemoteSink sink);
+  // Hands deliveries that another node's consumer of `durable` sent to
+  // the local members; false (nothing taken) when there are none.
+  bool OfferRemoteDurable(const std::string& durable,
+                          const std::vector<Delivery>& deliveries);
+  // Applies acks (by log position) and nacks that came back from another
+  // node to this node's consumer of `durable`.
+  void SettleRemoteDurable(
+      const std::string& durable, const std::vector<uint64_t>& acks,
+      const std::vector<std::pair<uint64_t, std::chrono::milliseconds>>& nacks);
+
   // Removes a live subscription / a consumer member (SubscriptionHandle).
   void RemoveLive(uint64_t route_id, const std::string& group_key,
                   const std::shared_ptr<LiveQueue>& queue);
   void RemoveMember(const std::string& consumer_key,
                     const std::shared_ptr<Consumer>& consumer,
-                    uint64_t member_id);
+                    uint64_t member_id, bool remote);
 
  private:
   enum class RouteKind { kLive, kGroup, kConsumer, kInbox };
@@ -126,9 +141,11 @@ class LocalMesh : public Mesh {
   Result<std::unique_ptr<Subscription>> SubscribeLive(
       std::string_view pattern, BatchHandler handler,
       const SubscribeOptions& options);
+  // With `remote`, the member stands for another node's members.
   Result<std::unique_ptr<Subscription>> SubscribeConsumer(
       std::string_view pattern, BatchHandler handler,
-      const SubscribeOptions& options);
+      const SubscribeOptions& options, Consumer::RemoteSink remote = nullptr);
+  std::shared_ptr<Consumer> FindDurable(const std::string& durable);
 
   const MeshOptions options_;
   std::string node_id_;
@@ -149,6 +166,9 @@ class LocalMesh : public Mesh {
   std::unordered_map<std::string, CachedRoutes> route_cache_;
   std::vector<uint64_t> match_scratch_;
   ClusterHook* cluster_ = nullptr;  // see AttachCluster
+  // The same hook for Stats(), which asks it outside mu_.
+  std::mutex link_stats_mu_;
+  ClusterHook* link_stats_ = nullptr;
   // Non-durable groups by "<group>\n<pattern>", with their route id.
   std::map<std::string, std::pair<uint64_t, std::shared_ptr<LiveGroup>>>
       groups_;

@@ -472,14 +472,42 @@ auto StatsFields(Stats& s) {
 }
 }  // namespace
 
+// The links of the mesh of nodes follow the counters; a body without
+// them (a server without a cluster, or an older one) has none.
 void EncodeStats(const MeshStats& stats, std::string* out) {
   BodyWriter w(out);
   for (const uint64_t* v : StatsFields(stats)) w.Varint(*v);
+  w.Varint(stats.links.size());
+  for (const LinkStats& l : stats.links) {
+    w.Bytes(l.node);
+    w.U8(l.up ? 1 : 0);
+    w.Svarint(l.last_heard_ms);
+    for (uint64_t v :
+         {l.interest, l.events_sent, l.events_received, l.events_dropped,
+          l.messages_sent, l.messages_received, l.in_flight}) {
+      w.Varint(v);
+    }
+  }
 }
 
 Status DecodeStats(std::string_view body, MeshStats* stats) {
   BodyReader r(body, "stats_result");
   for (uint64_t* v : StatsFields(*stats)) r.Varint(v);
+  uint64_t n = 0;
+  if (r.ok() && r.remaining() > 0) ReadCount(&r, &n);
+  for (uint64_t i = 0; i < n && r.ok(); ++i) {
+    LinkStats& l = stats->links.emplace_back();
+    uint8_t up = 0;
+    r.Bytes(&l.node);
+    r.U8(&up);
+    l.up = up != 0;
+    r.Svarint(&l.last_heard_ms);
+    for (uint64_t* v :
+         {&l.interest, &l.events_sent, &l.events_received, &l.events_dropped,
+          &l.messages_sent, &l.messages_received, &l.in_flight}) {
+      r.Varint(v);
+    }
+  }
   return r.Finish();
 }
 

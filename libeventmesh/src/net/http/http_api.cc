@@ -306,6 +306,41 @@ void HttpApi::Metrics(const Exchange& ex) {
   });
 }
 
+namespace {
+// The links of the mesh of nodes, one label per other node.
+void CollectLinkMetrics(const std::vector<LinkStats>& links,
+                        metrics::SampleWriter* out) {
+  for (const LinkStats& link : links) {
+    metrics::Labels l = {{"node", link.node}};
+    auto counter = [&](const char* name, const char* help, uint64_t v) {
+      out->Counter(name, help, l, static_cast<double>(v));
+    };
+    out->Gauge("eventmesh_link_up", "1 when the other node is up", l,
+               link.up ? 1 : 0);
+    out->Gauge("eventmesh_link_last_heard_seconds",
+               "Since the other node was last heard from (-1: never)", l,
+               link.last_heard_ms < 0 ? -1 : link.last_heard_ms / 1000.0);
+    out->Gauge("eventmesh_link_interest",
+               "Patterns the other node wants from this one", l,
+               static_cast<double>(link.interest));
+    out->Gauge("eventmesh_link_in_flight",
+               "Durable deliveries to the other node not yet acknowledged", l,
+               static_cast<double>(link.in_flight));
+    counter("eventmesh_link_events_sent_total", "Events sent over the link",
+            link.events_sent);
+    counter("eventmesh_link_events_received_total",
+            "Events received from the other node", link.events_received);
+    counter("eventmesh_link_events_dropped_total",
+            "Events for the other node dropped (queue full or unreachable)",
+            link.events_dropped);
+    counter("eventmesh_link_messages_sent_total", "Messages sent over the link",
+            link.messages_sent);
+    counter("eventmesh_link_messages_received_total",
+            "Messages received from the other node", link.messages_received);
+  }
+}
+}  // namespace
+
 void HttpApi::CollectMeshMetrics(metrics::SampleWriter* out) {
   Mesh* mesh = server_->mesh();
   if (auto s = mesh->Stats(); s.ok()) {
@@ -335,6 +370,7 @@ void HttpApi::CollectMeshMetrics(metrics::SampleWriter* out) {
                static_cast<double>(s->store.bytes_used));
     out->Gauge("eventmesh_store_map_bytes", "Size of the store's LMDB map", {},
                static_cast<double>(s->store.map_bytes));
+    CollectLinkMetrics(s->links, out);
   }
   if (auto groups = mesh->Groups(); groups.ok()) {
     for (const GroupInfo& g : *groups) {
