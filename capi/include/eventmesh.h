@@ -445,6 +445,28 @@ typedef struct em_mesh_stats {
 
 EM_EXPORT int em_mesh_stats_get(em_mesh* mesh, em_mesh_stats* stats);
 
+/* ------------------------------------------------------------------------
+ * Administration
+ * ---------------------------------------------------------------------- */
+
+/* Removes every stored event of `topic` (BORROWED; "$DLQ." topics too,
+ * which is how a dead-letter queue is cleared). The topic keeps its
+ * numbering: its next event gets the sequence after the last one removed.
+ * Durable groups reading it forget the removed events; live subscriptions
+ * are not affected. EM_ENOTFOUND when the topic has no stored events,
+ * EM_EINVAL for an invalid name. */
+EM_EXPORT int em_delete_topic(em_mesh* mesh, const char* topic);
+
+/* Moves durable group `durable` (BORROWED) to read from `start` next:
+ * EM_START_EARLIEST, EM_START_LATEST, EM_START_TIME (events stored at or
+ * after `time_ns`, Unix nanoseconds) or EM_START_SEQUENCE (`sequence` of
+ * the group's topic; only for a group whose pattern is one topic). The
+ * group's unacknowledged events are forgotten; its members stay and go on
+ * from there. The unused one of `sequence` and `time_ns` is ignored.
+ * EM_ENOTFOUND for an unknown durable, EM_EINVAL for a bad position. */
+EM_EXPORT int em_seek_group(em_mesh* mesh, const char* durable, em_start start,
+                            uint64_t sequence, int64_t time_ns);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -459,4 +459,36 @@ int em_mesh_stats_get(em_mesh* mesh, em_mesh_stats* stats) {
   return EM_OK;
 }
 
+int em_delete_topic(em_mesh* mesh, const char* topic) {
+  if (int rc = CheckMesh(mesh); rc != EM_OK) return rc;
+  if (topic == nullptr) return FailInvalid("topic must not be NULL");
+  return Check(mesh->mesh->DeleteTopic(topic));
+}
+
+int em_seek_group(em_mesh* mesh, const char* durable, em_start start,
+                  uint64_t sequence, int64_t time_ns) {
+  using eventmesh::StartPosition;
+  if (int rc = CheckMesh(mesh); rc != EM_OK) return rc;
+  if (durable == nullptr) return FailInvalid("durable must not be NULL");
+  StartPosition position;
+  switch (start) {
+    case EM_START_LATEST:
+      position = StartPosition::Latest();
+      break;
+    case EM_START_EARLIEST:
+      position = StartPosition::Earliest();
+      break;
+    case EM_START_SEQUENCE:
+      position = StartPosition::Sequence(sequence);
+      break;
+    case EM_START_TIME:
+      position = StartPosition::Time(time_ns);
+      break;
+    default:
+      return FailInvalid("start " + std::to_string(start) +
+                         " is not one of the EM_START_* values");
+  }
+  return Check(mesh->mesh->SeekGroup(durable, position));
+}
+
 }  // extern "C"

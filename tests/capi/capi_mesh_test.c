@@ -505,6 +505,54 @@ static void topics_and_stats(void) {
   em_mesh_close(mesh);
 }
 
+static void delete_topic_and_seek_group(void) {
+  char path[128];
+  snprintf(path, sizeof path, "%s/admin", data_dir);
+  em_mesh* mesh = NULL;
+  CHECK_OK(em_mesh_open(path, NULL, &mesh));
+  if (mesh == NULL) return;
+  publish_text(mesh, "adm.t", "1");
+  publish_text(mesh, "adm.t", "2");
+
+  /* A durable reads both, then is moved back to sequence 2. */
+  sink s;
+  sink_init(&s);
+  em_subscribe_options o;
+  em_subscribe_options_init(&o);
+  o.durable = "adm";
+  o.start = EM_START_EARLIEST;
+  em_subscription* sub = NULL;
+  CHECK_OK(em_subscribe(mesh, "adm.t", &o, on_delivery, &s, &sub));
+  CHECK(counter_wait(&s.got, 2, 5000) == 2);
+  CHECK_OK(em_seek_group(mesh, "adm", EM_START_SEQUENCE, 2, 0));
+  CHECK(counter_wait(&s.got, 3, 5000) == 3);
+  pthread_mutex_lock(&s.mu);
+  CHECK_STR(s.data[2], "2");
+  pthread_mutex_unlock(&s.mu);
+  CHECK_OK(em_seek_group(mesh, "adm", EM_START_EARLIEST, 0, 0));
+  CHECK(counter_wait(&s.got, 5, 5000) == 5);
+  CHECK_OK(em_seek_group(mesh, "adm", EM_START_LATEST, 0, 0));
+  CHECK_OK(em_seek_group(mesh, "adm", EM_START_TIME, 0, 0));
+  CHECK(counter_wait(&s.got, 7, 5000) == 7);
+  CHECK_RC(em_seek_group(mesh, "nobody", EM_START_LATEST, 0, 0), EM_ENOTFOUND);
+  CHECK_RC(em_seek_group(mesh, "adm", EM_START_SEQUENCE, 99, 0), EM_EINVAL);
+  CHECK_RC(em_seek_group(mesh, "adm", (em_start)9, 0, 0), EM_EINVAL);
+  CHECK_RC(em_seek_group(mesh, NULL, EM_START_LATEST, 0, 0), EM_EINVAL);
+
+  /* Deleting the topic keeps its numbering. */
+  CHECK_OK(em_delete_topic(mesh, "adm.t"));
+  CHECK(publish_text(mesh, "adm.t", "3") == 3);
+  CHECK(counter_wait(&s.got, 8, 5000) == 8);
+  CHECK_RC(em_delete_topic(mesh, "never.was"), EM_ENOTFOUND);
+  CHECK(strstr(em_last_error(), "never.was") != NULL);
+  CHECK_RC(em_delete_topic(mesh, "bad..topic"), EM_EINVAL);
+  CHECK_RC(em_delete_topic(mesh, NULL), EM_EINVAL);
+  CHECK_RC(em_delete_topic(NULL, "adm.t"), EM_EINVAL);
+  em_subscription_close(sub);
+  em_mesh_close(mesh);
+  sink_destroy(&s);
+}
+
 static void subscription_outlives_closed_mesh(void) {
   em_mesh* mesh = open_mem();
   sink s;
@@ -584,6 +632,7 @@ int main(void) {
   RUN(max_deliver_moves_to_dead_letters);
   RUN(request_and_reply);
   RUN(topics_and_stats);
+  RUN(delete_topic_and_seek_group);
   RUN(subscription_outlives_closed_mesh);
   RUN(log_sink_receives_messages);
   char cmd[256];

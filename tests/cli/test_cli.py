@@ -251,6 +251,87 @@ def test_topics_groups_stats(url):
     assert p.returncode == 2
 
 
+def test_topics_delete(url):
+    run("--url", url, "pub", "del.t", "x", "--count", "3")
+    run("--url", url, "pub", "del.kept", "x")
+    p = run("--url", url, "topics", "delete", "del.t")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.decode() == \
+        "deleted the events of del.t; its next event gets sequence 4\n"
+    topics = json.loads(run("--url", url, "topics", "--json").stdout)
+    assert {t["topic"]: t["count"] for t in topics} == \
+        {"del.kept": 1, "del.t": 0}
+    # Numbering goes on after a delete.
+    assert run("--url", url, "pub", "del.t", "y").stdout == b"4\n"
+    p = run("--url", url, "topics", "delete", "del.t", "--json")
+    assert json.loads(p.stdout) == {"topic": "del.t", "deleted": True,
+                                    "next_sequence": 5}
+
+    p = run("--url", url, "topics", "delete", "del.t")
+    assert p.returncode == 1
+    assert "no stored events" in one_line_error(p)
+    p = run("--url", url, "topics", "delete", "bad..topic")
+    assert p.returncode == 2
+    assert "bad..topic" in one_line_error(p)
+    p = run("--url", url, "topics", "delete")
+    assert p.returncode == 2
+    assert "TOPIC" in one_line_error(p)
+    p = run("--url", url, "topics", "remove", "del.t")
+    assert p.returncode == 2
+    one_line_error(p)
+
+
+def test_topics_delete_clears_a_dead_letter_queue(url):
+    run("--url", url, "pub", "$DLQ.g.orders", "dead")
+    p = run("--url", url, "topics", "delete", "$DLQ.g.orders")
+    assert p.returncode == 0, p.stderr
+    topics = json.loads(run("--url", url, "topics", "--json").stdout)
+    assert [t["count"] for t in topics if t["topic"] == "$DLQ.g.orders"] \
+        == [0]
+
+
+def test_groups_seek(url):
+    run("--url", url, "pub", "jobs", "j", "--count", "3")
+    first = run("--url", url, "sub", "jobs", "--durable", "w", "--from",
+                "earliest", "--ack", "--count", "3", "--timeout", "10")
+    assert first.stdout.splitlines() == [b"jobs 1 j", b"jobs 2 j",
+                                         b"jobs 3 j"]
+    p = run("--url", url, "groups", "seek", "w", "2")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.decode() == "moved group w to 2\n"
+    again = run("--url", url, "sub", "jobs", "--durable", "w", "--ack",
+                "--count", "2", "--timeout", "10")
+    assert again.stdout.splitlines() == [b"jobs 2 j", b"jobs 3 j"]
+
+    p = run("--url", url, "groups", "seek", "w", "earliest", "--json")
+    assert json.loads(p.stdout) == {"group": "w", "position": "earliest"}
+    groups = json.loads(run("--url", url, "groups", "--json").stdout)
+    assert [(g["name"], g["lag"]) for g in groups] == [("w", 4)]
+    assert run("--url", url, "groups", "seek", "w", "latest").returncode == 0
+    groups = json.loads(run("--url", url, "groups", "--json").stdout)
+    assert groups[0]["lag"] == 0
+    p = run("--url", url, "groups", "seek", "w", "2026-01-01T00:00:00Z")
+    assert p.returncode == 0, p.stderr
+
+
+def test_groups_seek_errors(url):
+    run("--url", url, "pub", "a.b", "x")
+    run("--url", url, "sub", "a.*", "--durable", "wide", "--from",
+        "earliest", "--ack", "--count", "1", "--timeout", "10")
+    p = run("--url", url, "groups", "seek", "wide", "1")
+    assert p.returncode == 1
+    assert "one topic" in one_line_error(p)
+    p = run("--url", url, "groups", "seek", "nobody", "earliest")
+    assert p.returncode == 1
+    assert "nobody" in one_line_error(p)
+    p = run("--url", url, "groups", "seek", "wide", "yesterday")
+    assert p.returncode == 2
+    assert "yesterday" in one_line_error(p)
+    p = run("--url", url, "groups", "seek", "wide")
+    assert p.returncode == 2
+    assert "DURABLE POSITION" in one_line_error(p)
+
+
 def test_nodes_needs_a_server_with_a_cluster(url):
     # An embedded mesh has no cluster: one line, exit 1, no waiting.
     p = run("--url", url, "nodes")

@@ -131,3 +131,28 @@ def test_bad_topic_over_tcp_is_a_usage_error(url):
     p = run("--url", url, "pub", "bad..topic", "x")
     assert p.returncode == 2
     assert p.stderr.decode().count("\n") == 1
+
+
+def test_topics_delete_and_groups_seek_over_tcp(url):
+    p = run("--url", url, "pub", "jobs", "j", "--count", "3")
+    assert p.returncode == 0, p.stderr
+    p = run("--url", url, "sub", "jobs", "--durable", "w", "--from",
+            "earliest", "--ack", "--count", "3", "--timeout", "10")
+    assert p.stdout.splitlines() == [b"jobs 1 j", b"jobs 2 j", b"jobs 3 j"]
+    p = run("--url", url, "groups", "seek", "w", "2")
+    assert p.returncode == 0, p.stderr
+    p = run("--url", url, "sub", "jobs", "--durable", "w", "--ack",
+            "--count", "2", "--timeout", "10")
+    assert p.stdout.splitlines() == [b"jobs 2 j", b"jobs 3 j"]
+
+    p = run("--url", url, "topics", "delete", "jobs", "--json")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout) == {"topic": "jobs", "deleted": True,
+                                    "next_sequence": 4}
+    p = run("--url", url, "topics", "delete", "jobs")
+    assert p.returncode == 1
+    assert b"no stored events" in p.stderr
+    p = run("--url", url, "groups", "seek", "nobody", "earliest")
+    assert p.returncode == 1
+    assert b"nobody" in p.stderr
+    assert run("--url", url, "pub", "jobs", "k").stdout == b"4\n"

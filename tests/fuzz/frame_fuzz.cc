@@ -57,6 +57,23 @@ void CheckSubscribe(std::string_view body) {
              "subscribe changed on a round trip");
 }
 
+void CheckSeekGroup(std::string_view body) {
+  SeekGroupBody seek;
+  Status s = DecodeSeekGroup(body, &seek);
+  CheckBodyError(s);
+  if (!s.ok()) return;
+  std::string again;
+  EncodeSeekGroup(seek, &again);
+  SeekGroupBody back;
+  FUZZ_CHECK(DecodeSeekGroup(again, &back).ok(),
+             "seek_group did not round-trip");
+  FUZZ_CHECK(back.durable == seek.durable &&
+                 back.position.kind == seek.position.kind &&
+                 back.position.sequence == seek.position.sequence &&
+                 back.position.unix_nanos == seek.position.unix_nanos,
+             "seek_group changed on a round trip");
+}
+
 void CheckDeliver(std::string_view body) {
   DeliverBody deliver;
   Status s = DecodeDeliver(body, &deliver);
@@ -138,6 +155,13 @@ void CheckBody(const Frame& frame) {
       std::vector<uint64_t> sequences;
       return CheckBodyError(DecodeSequences(body, &sequences));
     }
+    case FrameType::kRepublishDead:
+    case FrameType::kDeleteTopic: {
+      std::string name;
+      return CheckBodyError(DecodeStringBody(body, "name", &name));
+    }
+    case FrameType::kSeekGroup:
+      return CheckSeekGroup(body);
     case FrameType::kSubscriptionEnd: {
       SubscriptionEndBody end;
       return CheckBodyError(DecodeSubscriptionEnd(body, &end));

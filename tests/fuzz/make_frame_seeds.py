@@ -63,6 +63,10 @@ def main():
         "admin": frame(17, b"", 5) + frame(19, b"", 6) + frame(21, b"", 7) +
         frame(23, text("workers"), 8) + frame(18, varint(1) + text("t") +
                                              varint(1) * 4),
+        "admin_delete_seek": frame(29, text("$DLQ.workers.orders"), 11) +
+        frame(30, text("workers") + b"\x02" + varint(5) + varint(0), 12) +
+        frame(30, text("workers") + b"\x03" + varint(0) +
+              varint(3400000000000000000), 13),
         "error_goodbye": frame(26, b"\x04" + text("user 'bob' may not"), 9) +
         frame(27, text("bye")) + frame(3, b"", 10) + frame(4, b"", 10),
         "truncated": (frame(5, b"\x00" + text("orders.eu") + text(ev), 1))[:-3],

@@ -600,7 +600,122 @@ def test_admin_with_a_token(receivers):
             headers=auth)
         assert (status, body["republished"]) == (200, 1)
         wait_for(lambda: len(r.received) >= 2, what="the replayed event")
-        assert s.json("DELETE", "/admin/topics/adm.t", headers=auth)[0] == 501
+    finally:
+        s.close()
+
+
+def test_admin_deletes_a_topic_and_numbering_goes_on():
+    s = Server(http_extra='admin_token = "s3cret"\n')
+    try:
+        auth = {"Authorization": "Bearer s3cret"}
+        for i in range(3):
+            s.publish("del.t", "x", f"d{i}")
+        s.publish("del.kept", "x", "k0")
+        assert s.json("DELETE", "/admin/topics/del.t")[0] == 401
+        status, body = s.json("DELETE", "/admin/topics/del.t", headers=auth)
+        assert (status, body) == (200, {"topic": "del.t", "deleted": True,
+                                        "next_sequence": 4})
+        assert s.json("GET", "/topics/del.t/events") == (200, [])
+        _, topics = s.json("GET", "/admin/topics", headers=auth)
+        counts = {t["topic"]: t["count"] for t in topics["topics"]}
+        assert counts == {"del.t": 0, "del.kept": 1}
+        # The same id again is a new event, numbered after the deleted ones.
+        assert s.publish("del.t", "again", "d0")["sequence"] == 4
+
+        status, body = s.json("DELETE", "/admin/topics/never.was",
+                              headers=auth)
+        assert status == 404 and "never.was" in body["error"]["message"]
+        status, body = s.json("DELETE", "/admin/topics/bad..name",
+                              headers=auth)
+        assert status == 400, body
+        assert s.json("GET", "/admin/topics/del.t", headers=auth)[0] == 405
+    finally:
+        s.close()
+
+
+def test_admin_clears_a_dead_letter_queue_with_curl(receivers):
+    s = Server(http_extra='admin_token = "s3cret"\n' + WEBHOOK_FAST)
+    try:
+        r = receivers(plan=[(404, {})])
+        assert create_webhook(s, name="dq", group="dqg", pattern="dq.>",
+                              url=r.url)[0] == 201
+        s.publish("dq.t", "y", "q1")
+        wait_for(lambda: s.json("GET", "/topics/$DLQ.dqg.dq.t/events")[1],
+                 what="the dead letter")
+        out = subprocess.run(
+            ["curl", "-sS", "-X", "DELETE", "-H",
+             "Authorization: Bearer s3cret",
+             s.base + "/admin/topics/$DLQ.dqg.dq.t"],
+            capture_output=True, text=True, timeout=20, check=True)
+        assert json.loads(out.stdout)["deleted"] is True
+        status, body = s.json(
+            "POST", "/admin/groups/dqg/dead-letters/replay", "",
+            headers={"Authorization": "Bearer s3cret"})
+        assert (status, body["republished"]) == (200, 0)
+    finally:
+        s.close()
+
+
+def test_admin_moves_a_group_position(receivers):
+    s = Server(http_extra='admin_token = "s3cret"\n' + WEBHOOK_FAST,
+               data="data")
+    try:
+        auth = {"Authorization": "Bearer s3cret",
+                "Content-Type": "application/json"}
+        r = receivers()
+        assert create_webhook(s, name="mv", group="mvg", pattern="mv.t",
+                              url=r.url)[0] == 201
+        for i in range(3):
+            s.publish("mv.t", str(i), f"m{i}")
+        wait_for(lambda: len(r.ids()) == 3, what="the first deliveries")
+
+        def seek(position, group="mvg"):
+            return s.json("POST", f"/admin/groups/{group}/position",
+                          json.dumps({"position": position}), auth)
+
+        status, body = seek("earliest")
+        assert status == 200, body
+        assert body["group"] == "mvg" and body["position"] == "earliest"
+        wait_for(lambda: len(r.ids()) == 6, what="the redeliveries")
+        # A webhook posts in parallel: order within a batch may vary.
+        assert sorted(r.ids()[3:]) == ["m0", "m1", "m2"]
+
+        status, body = seek(3)  # a sequence of the group's one topic
+        assert status == 200, body
+        wait_for(lambda: len(r.ids()) == 7, what="sequence 3 again")
+        assert r.ids()[-1] == "m2"
+
+        assert seek("latest")[0] == 200
+        s.publish("mv.t", "3", "m3")
+        wait_for(lambda: len(r.ids()) == 8, what="the next event")
+        assert r.ids()[-1] == "m3"
+
+        # The position is stored: after a restart the group stays put.
+        assert seek("2000-01-01T00:00:00Z")[0] == 200
+        wait_for(lambda: len(r.ids()) == 12, what="replay by time")
+
+        def settled():
+            _, body = s.json("GET", "/admin/groups", headers=auth)
+            g = [g for g in body["groups"] if g["name"] == "mvg"][0]
+            return g["lag"] == 0 and g["in_flight"] == 0
+        wait_for(settled, what="the acks")
+        s.stop()
+        s.start()
+        s.publish("mv.t", "4", "m4")
+        wait_for(lambda: "m4" in r.ids(), what="delivery after restart")
+        time.sleep(0.3)
+        assert r.ids().count("m0") == 3
+
+        assert seek(99)[0] == 400
+        assert seek(0)[0] == 400
+        assert seek("yesterday")[0] == 400
+        status, body = s.json("POST", "/admin/groups/mvg/position",
+                              "not json", auth)
+        assert status == 400 and "position" in body["error"]["message"]
+        status, body = seek("earliest", group="nobody")
+        assert status == 404, body
+        assert s.json("GET", "/admin/groups/mvg/position",
+                      headers=auth)[0] == 405
     finally:
         s.close()
 

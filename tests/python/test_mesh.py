@@ -1,6 +1,7 @@
 """eventmesh.Mesh: open, publish, subscribe (callback and iterator),
 groups, durable acks, request/reply, listings and errors."""
 
+import datetime
 import threading
 import time
 
@@ -246,6 +247,47 @@ def test_topics_groups_stats(mesh):
     assert stats["published"] == 3
     assert stats["store"]["appended"] == 3
     assert isinstance(mesh.groups(), list)
+
+
+def test_delete_topic_keeps_numbering(mesh):
+    for i in range(3):
+        mesh.publish("del.t", b"%d" % i, **T)
+    mesh.delete_topic("del.t")
+    info = [t for t in mesh.topics() if t["topic"] == "del.t"][0]
+    assert (info["count"], info["last_sequence"]) == (0, 3)
+    assert mesh.publish("del.t", b"again", **T) == 4
+    with pytest.raises(eventmesh.NotFound):
+        mesh.delete_topic("never.was")
+    with pytest.raises(eventmesh.InvalidArgument):
+        mesh.delete_topic("a..b")
+
+
+def test_seek_group_moves_a_durable(lmdb_url):
+    with eventmesh.open(lmdb_url) as m:
+        for i in range(4):
+            m.publish("seek.t", b"%d" % i, **T)
+        sub = m.subscribe("seek.t", durable="sk", start="earliest",
+                          timeout=0.5)
+        assert [e.data for e in sub] == [b"0", b"1", b"2", b"3"]
+        m.seek_group("sk", 3)  # a sequence of the group's one topic
+        assert [e.data for e in sub] == [b"2", b"3"]
+        m.seek_group("sk", "earliest")
+        assert len(list(sub)) == 4
+        m.seek_group("sk", datetime.datetime(2000, 1, 1))
+        assert len(list(sub)) == 4
+        sub.unsubscribe()
+        # A durable with no member now moves too, and stays moved.
+        m.seek_group("sk", "latest")
+        with pytest.raises(eventmesh.NotFound):
+            m.seek_group("nobody", "earliest")
+        with pytest.raises(eventmesh.InvalidArgument):
+            m.seek_group("sk", "yesterday")
+        with pytest.raises(eventmesh.InvalidArgument):
+            m.seek_group("sk", 99)
+    with eventmesh.open(lmdb_url) as m:
+        sub = m.subscribe("seek.t", durable="sk", timeout=0.5)
+        m.publish("seek.t", b"4", **T)
+        assert [e.data for e in sub] == [b"4"]
 
 
 def test_closed_mesh_raises_closed():

@@ -120,6 +120,30 @@ TEST_F(LmdbStoreTest, SequencesContinueFromOneWithoutGapsAcrossReopens) {
   EXPECT_EQ(topics[0].last_sequence, 15u);
 }
 
+TEST_F(LmdbStoreTest, PurgedTopicKeepsItsNumberingAcrossReopen) {
+  {
+    auto store = Open();
+    ASSERT_NE(store, nullptr);
+    for (int i = 0; i < 3000; ++i) {  // more than one removal chunk
+      EM_ASSERT_OK(AppendOne(*store, MakeEvent("p", "p-" + std::to_string(i)),
+                             Durability::kNone)
+                       .status);
+    }
+    EM_ASSERT_OK(AppendOne(*store, MakeEvent("q", "q-0")).status);
+    EM_ASSERT_OK(store->PurgeTopic("p"));
+    EM_ASSERT_OK(store->Close());
+  }
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  auto records = ReadAll(*store);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].event->topic, "q");
+  auto outcome = AppendOne(*store, MakeEvent("p", "p-0"));
+  EM_ASSERT_OK(outcome.status);
+  EXPECT_FALSE(outcome.duplicate);
+  EXPECT_EQ(outcome.sequence, 3001u);
+}
+
 TEST_F(LmdbStoreTest, StateRecordsSurviveReopen) {
   {
     auto store = Open();

@@ -374,6 +374,37 @@ TEST_P(StoreTest, DeleteTopicRemovesItsRecordsOnly) {
   EXPECT_EQ(outcome.sequence, 1u);
 }
 
+TEST_P(StoreTest, PurgeTopicKeepsTheTopicAndItsNumbering) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  AppendN(*store, "gone", 5);  // ids gone-0 .. gone-4
+  AppendN(*store, "stays", 2);
+  EM_ASSERT_OK(store->PurgeTopic("gone"));
+  EXPECT_EQ(store->PurgeTopic("gone").code(), StatusCode::kNotFound);
+  EXPECT_EQ(store->PurgeTopic("never").code(), StatusCode::kNotFound);
+
+  auto topics = store->Topics().value();
+  ASSERT_EQ(topics.size(), 2u);
+  EXPECT_EQ(topics[0].topic, "gone");
+  EXPECT_EQ(topics[0].count, 0u);
+  EXPECT_EQ(topics[0].bytes, 0u);
+  EXPECT_EQ(topics[0].last_sequence, 5u);
+  std::vector<LogRecord> out;
+  uint64_t next = 0;
+  EM_ASSERT_OK(store->Read(0, ">", 100, 100, &out, &next));
+  ASSERT_EQ(out.size(), 2u);
+
+  // Numbering goes on, and the removed ids are no longer duplicates.
+  auto outcome = AppendOne(*store, MakeEvent("gone", "gone-0"));
+  EM_ASSERT_OK(outcome.status);
+  EXPECT_FALSE(outcome.duplicate);
+  EXPECT_EQ(outcome.sequence, 6u);
+  out.clear();
+  EM_ASSERT_OK(store->ReadTopic("gone", 1, 100, &out));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].event->sequence, 6u);
+}
+
 TEST_P(StoreTest, AppendAfterCloseFailsWithClosed) {
   auto store = Open();
   ASSERT_NE(store, nullptr);

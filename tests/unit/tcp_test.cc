@@ -376,6 +376,72 @@ TEST(Tcp, CredentialsAndPermissionsAreEnforced) {
   EXPECT_OK(admin->Stats().status());
 }
 
+TEST(Tcp, DeleteTopicAndSeekGroupAreAdminCalls) {
+  TcpServerOptions options;
+  UserConfig alice;
+  alice.name = "alice";
+  alice.token = "alice-token";
+  alice.publish = {"orders.>"};
+  alice.subscribe = {"orders.*"};
+  UserConfig ops;
+  ops.name = "ops";
+  ops.token = "ops-token";
+  ops.admin = true;
+  options.users = {alice, ops};
+  ServedMesh served(options);
+  MeshOptions as_alice, as_ops;
+  as_alice.token = "alice-token";
+  as_ops.token = "ops-token";
+  auto client = served.Connect(as_alice);
+  auto admin = served.Connect(as_ops);
+  ASSERT_TRUE(client != nullptr && admin != nullptr);
+
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_OK(
+        client->Publish("orders.eu", MakeEvent(std::to_string(i))).status());
+  }
+  Sink sink;
+  SubscribeOptions durable;
+  durable.durable = "ship";
+  durable.start = StartPosition::Earliest();
+  auto sub = client->Subscribe("orders.eu", sink.handler(), durable);
+  ASSERT_OK(sub.status());
+  ASSERT_TRUE(WaitFor([&] { return sink.size() == 3; }));
+
+  // Without admin permission both are refused, and the connection stays.
+  Status denied = client->DeleteTopic("orders.eu");
+  EXPECT_EQ(denied.code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(denied.message().find("delete_topic"), std::string::npos);
+  EXPECT_EQ(client->SeekGroup("ship", StartPosition::Earliest()).code(),
+            StatusCode::kPermissionDenied);
+
+  // The member keeps its subscription and goes on from sequence 2.
+  ASSERT_OK(admin->SeekGroup("ship", StartPosition::Sequence(2)));
+  ASSERT_TRUE(WaitFor([&] { return sink.size() == 5; }));
+  {
+    std::lock_guard<std::mutex> lock(sink.mu);
+    EXPECT_EQ(sink.events[3].sequence, 2u);
+    EXPECT_EQ(sink.events[4].sequence, 3u);
+  }
+  EXPECT_EQ(admin->SeekGroup("nobody", StartPosition::Latest()).code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(admin->SeekGroup("ship", StartPosition::Sequence(9)).code(),
+            StatusCode::kInvalidArgument);
+
+  ASSERT_OK(admin->DeleteTopic("orders.eu"));
+  EXPECT_EQ(admin->DeleteTopic("orders.eu").code(), StatusCode::kNotFound);
+  EXPECT_EQ(admin->DeleteTopic("bad..topic").code(),
+            StatusCode::kInvalidArgument);
+  auto topics = admin->Topics();
+  ASSERT_OK(topics.status());
+  ASSERT_EQ(topics->size(), 1u);
+  EXPECT_EQ((*topics)[0].count, 0u);
+  auto next = client->Publish("orders.eu", MakeEvent("3"));
+  ASSERT_OK(next.status());
+  EXPECT_EQ(*next, 4u);
+  ASSERT_TRUE(WaitFor([&] { return sink.size() == 6; }));
+}
+
 // A raw socket speaking garbage gets an error frame and is closed; a good
 // client on another connection is unaffected.
 TEST(Tcp, MalformedFrameClosesOnlyThatConnection) {

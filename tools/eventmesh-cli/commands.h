@@ -47,6 +47,9 @@ int RunTopics(const std::vector<std::string>& argv);
 int RunGroups(const std::vector<std::string>& argv);
 int RunStats(const std::vector<std::string>& argv);
 int RunNodes(const std::vector<std::string>& argv);
+// Subcommands; `args` is parsed, positional[0] is the subcommand's name.
+int RunTopicsDelete(const Args& args);
+int RunGroupsSeek(const Args& args);
 
 }  // namespace eventmesh::cli
 

@@ -10,9 +10,17 @@ namespace {
 
 using nlohmann::json;
 
-// Parses the arguments of a command that takes none; -1 to go on.
+// A subcommand of `topics` or `groups`.
+struct Subcommand {
+  const char* name;
+  int (*run)(const Args& args);
+};
+
+// Parses the arguments of a command that takes none but its subcommands
+// (runs the one named); -1 to go on.
 int ParseNoArgs(const std::string& name, const char* usage,
-                const std::vector<std::string>& argv, Args* args) {
+                const std::vector<std::string>& argv, Args* args,
+                Subcommand sub = {nullptr, nullptr}) {
   UsageError error;
   if (!Parse(argv, CommonFlags(), args, &error)) {
     return Usage(name, error.message);
@@ -22,6 +30,9 @@ int ParseNoArgs(const std::string& name, const char* usage,
     return kExitOk;
   }
   if (!args->positional.empty()) {
+    if (sub.name != nullptr && args->positional[0] == sub.name) {
+      return sub.run(*args);
+    }
     return Usage(name, "takes no arguments, got '" + args->positional[0] + "'");
   }
   return -1;
@@ -35,9 +46,14 @@ int RunTopics(const std::vector<std::string>& argv) {
   Args args;
   if (int rc = ParseNoArgs("topics",
                            "usage: eventmesh-cli topics [--json]\n"
+                           "       eventmesh-cli topics delete TOPIC "
+                           "[--json]\n"
                            "Lists stored topics: name, first and last "
-                           "sequence, events, bytes.\n",
-                           argv, &args);
+                           "sequence, events, bytes.\n"
+                           "'delete' removes every stored event of TOPIC "
+                           "($DLQ. topics too);\n"
+                           "the topic keeps its numbering.\n",
+                           argv, &args, {"delete", RunTopicsDelete});
       rc >= 0) {
     return rc;
   }
@@ -71,9 +87,16 @@ int RunGroups(const std::vector<std::string>& argv) {
   Args args;
   if (int rc = ParseNoArgs("groups",
                            "usage: eventmesh-cli groups [--json]\n"
+                           "       eventmesh-cli groups seek DURABLE "
+                           "POSITION [--json]\n"
                            "Lists groups and durable subscriptions with "
-                           "their members, lag and counters.\n",
-                           argv, &args);
+                           "their members, lag and counters.\n"
+                           "'seek' moves a durable group to POSITION: "
+                           "earliest, latest, an RFC 3339\n"
+                           "time or (for a group on one topic) a sequence; "
+                           "its unacknowledged\n"
+                           "events are forgotten.\n",
+                           argv, &args, {"seek", RunGroupsSeek});
       rc >= 0) {
     return rc;
   }

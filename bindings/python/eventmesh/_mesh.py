@@ -323,6 +323,23 @@ class Mesh:
     def stats(self) -> dict:
         return self._core.stats()
 
+    def delete_topic(self, topic: str) -> None:
+        """Removes every stored event of `topic` ("$DLQ." topics too). The
+        topic keeps its numbering: its next event gets the sequence after
+        the last one removed. Durable groups forget the removed events;
+        live subscriptions are not affected. Raises eventmesh.NotFound when
+        the topic has no stored events, InvalidArgument for a bad name."""
+        self._core.delete_topic(topic)
+
+    def seek_group(self, durable: str,
+                   position: Union[str, int, _dt.datetime]) -> None:
+        """Moves durable group `durable` to read from `position` next:
+        "earliest", "latest", a datetime (naive means UTC) or a sequence
+        number of the group's topic (for a group on one topic). Its
+        unacknowledged events are forgotten; its members go on from there.
+        Raises eventmesh.NotFound for an unknown durable."""
+        self._core.seek_group(durable, _start_text(position))
+
     def close(self) -> None:
         """Stops every subscription and closes the mesh. Idempotent."""
         with self._lock:

@@ -276,6 +276,26 @@ class PyMesh {
     return out;
   }
 
+  void DeleteTopic(const std::string& topic) {
+    Status s;
+    {
+      py::gil_scoped_release release;
+      s = mesh_->DeleteTopic(topic);
+    }
+    Check(s);
+  }
+
+  // `position` as StartPosition::Parse reads it.
+  void SeekGroup(const std::string& durable, const std::string& position) {
+    StartPosition to = Unwrap(StartPosition::Parse(position));
+    Status s;
+    {
+      py::gil_scoped_release release;
+      s = mesh_->SeekGroup(durable, to);
+    }
+    Check(s);
+  }
+
   py::dict Stats() {
     Result<MeshStats> got = Unavailable("");
     {
@@ -339,6 +359,8 @@ void RegisterMesh(py::module_& m) {
       .def("topics", &PyMesh::Topics)
       .def("groups", &PyMesh::Groups)
       .def("stats", &PyMesh::Stats)
+      .def("delete_topic", &PyMesh::DeleteTopic, "topic"_a)
+      .def("seek_group", &PyMesh::SeekGroup, "durable"_a, "position"_a)
       .def("close", &PyMesh::Close)
       .def_property_readonly("node_id", &PyMesh::node_id);
 }

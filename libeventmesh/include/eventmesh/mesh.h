@@ -287,6 +287,29 @@ class Mesh {
   // original topics and removes them; returns how many.
   virtual Result<uint64_t> RepublishDeadLetters(std::string_view durable) = 0;
 
+  // Removes every stored event of `topic` ("$DLQ." topics included: this is
+  // how a dead-letter queue is cleared). The topic keeps its numbering, as
+  // a NATS purge does: it stays listed with no events and its next event
+  // gets the sequence after the last one removed. Durable groups reading
+  // the topic forget its removed events (pending or unacknowledged) and go
+  // on with the rest; live subscribers are not affected. Returns once the
+  // events are gone. kInvalidArgument for an invalid topic name, kNotFound
+  // when the topic has no stored events.
+  virtual Status DeleteTopic(std::string_view topic) = 0;
+
+  // Moves durable group `durable` to read from `position` next: earliest,
+  // latest, a time (events stored at or after it) or, for a group whose
+  // pattern is one topic (no wildcards), that topic's sequence (from 1 to
+  // one past its last). The group's unacknowledged events are forgotten
+  // (not redelivered unless the new position comes before them), and acks
+  // of deliveries made before the move are ignored; its members keep
+  // their subscriptions and continue from the new position.
+  // Works for a durable with no member now as well. The position is
+  // stored before this returns. kNotFound for an unknown durable,
+  // kInvalidArgument for a sequence the group cannot seek to.
+  virtual Status SeekGroup(std::string_view durable,
+                           StartPosition position) = 0;
+
   // Stops every subscription, finishes or fails in-flight publishes and
   // releases the store or connection. Idempotent. Calls after it fail with
   // kClosed.

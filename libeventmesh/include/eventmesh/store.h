@@ -42,8 +42,8 @@
 //   opening time. Set dedup_window to zero to turn it off.
 // - Retention and DeleteTopic remove records in small transactions between
 //   append groups, so a topic can briefly hold more than its rule allows.
-//   DeleteTopic returns when the records are gone; a topic deleted
-//   completely starts again from sequence 1.
+//   DeleteTopic and PurgeTopic return when the records are gone; a topic
+//   deleted completely starts again from sequence 1, a purged one goes on.
 // - Appends block when about 256k events wait for the writer.
 
 #ifndef EVENTMESH_STORE_H_
@@ -204,6 +204,13 @@ class Store {
   // event gets sequence 1 again; kNotFound when it has none. Blocks until
   // done; do not call it from a done callback.
   virtual Status DeleteTopic(std::string_view topic) = 0;
+
+  // Removes every record of `topic` like DeleteTopic, but keeps the topic
+  // and its numbering (NATS "purge"): it stays listed with no events, and
+  // its next event gets the sequence after the last one removed. Dedup
+  // forgets the removed events. kNotFound when it has none. Blocks until
+  // done; do not call it from a done callback.
+  virtual Status PurgeTopic(std::string_view topic) = 0;
 
   // Blocks until everything accepted so far is flushed to disk.
   virtual Status Flush() = 0;

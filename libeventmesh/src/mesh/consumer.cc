@@ -17,6 +17,12 @@ namespace {
 constexpr size_t kScanFactor = 16;
 constexpr size_t kMinScan = 4096;
 
+// A delivery's ack token is its log position with the low bits of the
+// consumer's seek generation above it, so that an ack of a delivery made
+// before a seek does not settle the same event read again after it.
+constexpr int kTokenSeekShift = 52;
+constexpr uint64_t kTokenPositionMask = (uint64_t{1} << kTokenSeekShift) - 1;
+
 bool ParseU64(std::string_view text, uint64_t* value) {
   auto [end, ec] =
       std::from_chars(text.data(), text.data() + text.size(), *value);
@@ -31,7 +37,12 @@ Consumer::Consumer(Config config, Store* store, CallbackPool* pool,
       store_(store),
       pool_(pool),
       timer_(timer),
-      publish_(std::move(publish)) {}
+      publish_(std::move(publish)) {
+  const StartPosition& start = config_.options.start;
+  if (start.kind == StartPosition::Kind::kSequence) {
+    min_sequence_ = start.sequence;
+  }
+}
 
 Result<std::shared_ptr<Consumer>> Consumer::Open(Config config, Store* store,
                                                  CallbackPool* pool,
@@ -60,6 +71,16 @@ bool Consumer::ParseState(const std::string& blob, StoredState* state) {
     if (ParseU64(token, &pos)) state->pending.push_back(pos);
   }
   return true;
+}
+
+std::string Consumer::EncodeState(const StoredState& state) {
+  std::string out =
+      "1\n" + state.pattern + "\n" + std::to_string(state.next_read) + "\n";
+  for (uint64_t pos : state.pending) {
+    out += std::to_string(pos);
+    out += ' ';
+  }
+  return out;
 }
 
 // The state record is "1\n<pattern>\n<next_read>\n<pos> <pos> ...".
@@ -224,11 +245,7 @@ void Consumer::Offer(const EventPtr& /*event*/, uint64_t position) {
 }
 
 bool Consumer::Admits(const Event& event) const {
-  const StartPosition& start = config_.options.start;
-  if (start.kind == StartPosition::Kind::kSequence &&
-      event.sequence < start.sequence) {
-    return false;
-  }
+  if (event.sequence < min_sequence_) return false;
   return config_.options.filter.MatchesEverything() ||
          config_.options.filter.Matches(event);
 }
@@ -311,8 +328,10 @@ void Consumer::ExpireLocked(int64_t now, std::vector<uint64_t>* dead) {
 void Consumer::ReadMore() {
   uint64_t from;
   size_t want;
+  uint64_t epoch;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    epoch = read_epoch_;
     if (members_.empty()) return;
     if (next_read_ >= known_end_.load(std::memory_order_acquire)) return;
     size_t room = 0;
@@ -335,6 +354,8 @@ void Consumer::ReadMore() {
   }
 
   std::lock_guard<std::mutex> lock(mu_);
+  // A seek or a deleted topic meanwhile: read again from the new state.
+  if (read_epoch_ != epoch) return;
   for (LogRecord& r : records) {
     if (!Admits(*r.event)) continue;
     pending_[r.position] = Entry{std::move(r.event)};
@@ -388,11 +409,12 @@ void Consumer::AssignLocked(int64_t now, std::vector<Batch>* batches) {
                                {},
                                member->remote,
                                member->manual_ack,
-                               false});
+                               false,
+                               seek_epoch_});
     }
     Batch& batch = (*batches)[slot->second];
     batch.deliveries.emplace_back(entry.event, entry.attempts, acker,
-                                  it->first);
+                                  TokenLocked(it->first));
     batch.positions.push_back(it->first);
     // An ephemeral consumer forgets an event once it is handed over.
     if (!config_.persistent) SettleLocked(it);
@@ -465,6 +487,8 @@ void Consumer::RunBatch(Batch& batch) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     gone = closed_ || members_.count(batch.member_id) == 0;
+    // Forgotten by a seek (foreign batches are another node's consumer's).
+    if (!batch.foreign && batch.seek_epoch != seek_epoch_) return;
   }
   if (gone) {
     if (batch.foreign) SettleForeign(batch, false);
@@ -493,6 +517,7 @@ void Consumer::RunBatch(Batch& batch) {
   // redelivered elsewhere meanwhile is left to its new attempt.
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (batch.seek_epoch != seek_epoch_) return;
     for (size_t i = 0; i < batch.positions.size(); ++i) {
       auto it = pending_.find(batch.positions[i]);
       if (it != pending_.end() && it->second.member == batch.member_id &&
@@ -522,7 +547,9 @@ Status Consumer::Ack(uint64_t token) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (closed_) return Closed("the subscription's mesh is closed");
-    auto it = pending_.find(token);
+    uint64_t position;
+    if (!PositionOfTokenLocked(token, &position)) return Status::Ok();
+    auto it = pending_.find(position);
     if (it == pending_.end()) return Status::Ok();  // settled already
     SettleLocked(it);
   }
@@ -535,7 +562,9 @@ Status Consumer::Nack(uint64_t token, std::chrono::milliseconds delay) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (closed_) return Closed("the subscription's mesh is closed");
-    auto it = pending_.find(token);
+    uint64_t position;
+    if (!PositionOfTokenLocked(token, &position)) return Status::Ok();
+    auto it = pending_.find(position);
     if (it == pending_.end() || it->second.member == 0) return Status::Ok();
     deadline =
         MonotonicNanos() +
@@ -628,6 +657,61 @@ Status Consumer::Persist(bool wait) {
     if (!wait) return Status::Ok();
     persisted_cv_.wait(lock);
   }
+}
+
+uint64_t Consumer::TokenLocked(uint64_t position) const {
+  if (position > kTokenPositionMask) {
+    Fatal("consumer: log position " + std::to_string(position) +
+          " is beyond the range of ack tokens");
+  }
+  return position | (seek_epoch_ << kTokenSeekShift);
+}
+
+bool Consumer::PositionOfTokenLocked(uint64_t token, uint64_t* position) const {
+  uint64_t current = (seek_epoch_ << kTokenSeekShift) >> kTokenSeekShift;
+  if (token >> kTokenSeekShift != current) return false;  // before a seek
+  *position = token & kTokenPositionMask;
+  return true;
+}
+
+Status Consumer::DropTopic(const std::string& topic,
+                           uint64_t through_sequence) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_) return Closed("the subscription's mesh is closed");
+    ++read_epoch_;
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      const Event& event = *it->second.event;
+      if (event.topic != topic || event.sequence > through_sequence) {
+        ++it;
+        continue;
+      }
+      auto m = members_.find(it->second.member);
+      if (m != members_.end()) --m->second.in_flight;
+      it = pending_.erase(it);
+    }
+    // Skipped positions in ready_ are dropped when they come up.
+    ++state_version_;
+  }
+  pool_->Schedule(shared_from_this());
+  return Persist(true);
+}
+
+Status Consumer::Seek(uint64_t position) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_) return Closed("the subscription's mesh is closed");
+    ++read_epoch_;
+    ++seek_epoch_;
+    pending_.clear();
+    ready_.clear();
+    for (auto& [id, m] : members_) m.in_flight = 0;
+    next_read_ = position;
+    min_sequence_ = 0;
+    ++state_version_;
+  }
+  pool_->Schedule(shared_from_this());
+  return Persist(true);
 }
 
 Status Consumer::Close() {

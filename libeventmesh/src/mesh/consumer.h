@@ -78,6 +78,8 @@ class Consumer : public Task, public Route, public detail::Acker {
   };
   // Parses a state record; false when this version cannot read it.
   static bool ParseState(const std::string& blob, StoredState* state);
+  // The state record for `state`.
+  static std::string EncodeState(const StoredState& state);
 
   // Receives a remote member's deliveries and their log positions; runs
   // on the pool and must only queue them.
@@ -115,9 +117,20 @@ class Consumer : public Task, public Route, public detail::Acker {
 
   void Run() override;
 
-  // detail::Acker: `token` is the log position.
+  // detail::Acker: `token` is the log position, tagged with the seek
+  // generation (an ack made before the last Seek is ignored).
   Status Ack(uint64_t token) override;
   Status Nack(uint64_t token, std::chrono::milliseconds delay) override;
+
+  // Forgets the read, unsettled events of `topic` with a sequence up to
+  // `through_sequence` (the store removed them), then stores the state.
+  Status DropTopic(const std::string& topic, uint64_t through_sequence);
+
+  // Forgets every read, unsettled event (deliveries already handed to a
+  // handler are not taken back) and reads from log `position` on; stores
+  // the state before returning. Members stay. Acks and nacks of
+  // deliveries made before the seek are ignored.
+  Status Seek(uint64_t position);
 
   // Stores the state now and waits for it. Further acks fail with kClosed.
   Status Close();
@@ -154,7 +167,8 @@ class Consumer : public Task, public Route, public detail::Acker {
     std::vector<uint64_t> positions;  // of each delivery
     RemoteSink remote;
     bool manual_ack = false;
-    bool foreign = false;  // deliveries from another node's consumer
+    bool foreign = false;     // deliveries from another node's consumer
+    uint64_t seek_epoch = 0;  // seek_epoch_ when it was made
   };
 
   Consumer(Config config, Store* store, CallbackPool* pool, Timer* timer,
@@ -178,6 +192,10 @@ class Consumer : public Task, public Route, public detail::Acker {
   int64_t AckWaitNanos(uint32_t attempts) const;
   // Removes a pending entry as settled. mu_ held.
   void SettleLocked(std::map<uint64_t, Entry>::iterator it);
+  // The ack token of a delivery of `position`, and back (false for a
+  // token of a delivery made before the last Seek). mu_ held.
+  uint64_t TokenLocked(uint64_t position) const;
+  bool PositionOfTokenLocked(uint64_t token, uint64_t* position) const;
   // Stores the state; with `wait`, returns once it is stored.
   Status Persist(bool wait);
   std::string EncodeStateLocked() const;
@@ -202,6 +220,12 @@ class Consumer : public Task, public Route, public detail::Acker {
   int64_t earliest_deadline_ = INT64_MAX;
   int64_t timer_armed_for_ = INT64_MAX;
   bool closed_ = false;
+  // Events of a topic with a lower sequence are skipped (a sequence start).
+  uint64_t min_sequence_ = 0;
+  // Raised by Seek and DropTopic: a read that began before is stale.
+  uint64_t read_epoch_ = 0;
+  // Raised by Seek: batches made before are not delivered or acked.
+  uint64_t seek_epoch_ = 0;
   // One past the last log position known to exist; Offer() raises it.
   std::atomic<uint64_t> known_end_{0};
 

@@ -1,6 +1,7 @@
 #include "mesh/local_mesh.h"
 
 #include <algorithm>
+#include <future>
 #include <random>
 #include <set>
 
@@ -675,15 +676,17 @@ void LocalMesh::RemoveMember(const std::string& key,
     }
   }
   if (consumer->RemoveMember(member_id) > 0) return;
+  std::lock_guard<std::mutex> subscribe_lock(subscribe_mu_);
+  if (consumer->Info().members > 0) return;  // someone joined meanwhile
   {
-    std::lock_guard<std::mutex> subscribe_lock(subscribe_mu_);
-    if (consumer->Info().members > 0) return;  // someone joined meanwhile
     std::lock_guard<std::mutex> lock(mu_);
     auto it = consumers_.find(key);
     if (it == consumers_.end() || it->second.second != consumer) return;
     RemoveRouteLocked(it->second.first);
     consumers_.erase(it);
   }
+  // Still under subscribe_mu_: the durable's stored state is final before
+  // it can be opened again or moved by SeekGroup.
   consumer->Close().IgnoreError();
 }
 
@@ -826,6 +829,7 @@ Result<uint64_t> LocalMesh::RepublishDeadLetters(std::string_view durable) {
   uint64_t count = 0;
   for (const TopicInfo& t : topics) {
     if (t.topic.compare(0, prefix.size(), prefix) != 0) continue;
+    if (t.count == 0) continue;  // emptied by retention or DeleteTopic
     std::vector<LogRecord> records;
     EM_RETURN_IF_ERROR(
         store_->ReadTopic(t.topic, t.first_sequence, SIZE_MAX, &records));
@@ -850,6 +854,149 @@ Result<uint64_t> LocalMesh::RepublishDeadLetters(std::string_view durable) {
     EM_RETURN_IF_ERROR(store_->DeleteTopic(t.topic));
   }
   return count;
+}
+
+// subscribe_mu_ is held throughout: no durable opens or closes meanwhile,
+// so each is fixed up exactly once, as a live consumer or a stored record.
+Status LocalMesh::DeleteTopic(std::string_view topic) {
+  if (closing_.load(std::memory_order_acquire)) {
+    return Closed("the mesh is closed");
+  }
+  EM_RETURN_IF_ERROR(ValidateTopic(topic).WithContext("delete topic"));
+  std::string name(topic);
+  std::lock_guard<std::mutex> subscribe_lock(subscribe_mu_);
+  Status purged = store_->PurgeTopic(name);
+  if (purged.code() == StatusCode::kNotFound) {
+    return NotFound("topic '" + name + "' has no stored events to delete");
+  }
+  EM_RETURN_IF_ERROR(purged);
+
+  // Events published after the purge survive it: only sequences below
+  // the topic's first one now (or all, when it is still empty) are gone.
+  EM_ASSIGN_OR_RETURN(std::vector<TopicInfo> topics, store_->Topics());
+  uint64_t through = 0;
+  for (const TopicInfo& t : topics) {
+    if (t.topic != name) continue;
+    through = t.count > 0 ? t.first_sequence - 1 : t.last_sequence;
+  }
+  for (const auto& [key, entry] : consumers_) {
+    const std::shared_ptr<Consumer>& consumer = entry.second;
+    if (!PatternMatches(consumer->config().pattern, name)) continue;
+    EM_RETURN_IF_ERROR(consumer->DropTopic(name, through));
+  }
+  return DropFromStoredDurablesLocked(name);
+}
+
+// Durables with no member keep positions of removed events in their state
+// record; they would be skipped at open, but the record is cleaned now so
+// Groups() reports the right ack floor.
+Status LocalMesh::DropFromStoredDurablesLocked(const std::string& topic) {
+  constexpr std::string_view kStatePrefix = "consumer/";
+  EM_ASSIGN_OR_RETURN(auto stored, store_->ListState(kStatePrefix));
+  for (const auto& [key, blob] : stored) {
+    Consumer::StoredState state;
+    if (consumers_.count(key.substr(kStatePrefix.size())) > 0 ||
+        !Consumer::ParseState(blob, &state) ||
+        !PatternMatches(state.pattern, topic)) {
+      continue;
+    }
+    std::vector<uint64_t> kept;
+    for (uint64_t pos : state.pending) {
+      std::vector<LogRecord> records;
+      uint64_t next;
+      EM_RETURN_IF_ERROR(
+          store_->Read(pos, state.pattern, 1, 1, &records, &next));
+      if (!records.empty() && records[0].position == pos) kept.push_back(pos);
+    }
+    if (kept.size() == state.pending.size()) continue;
+    state.pending = std::move(kept);
+    EM_RETURN_IF_ERROR(PutStateAndWait(key, Consumer::EncodeState(state)));
+  }
+  return Status::Ok();
+}
+
+Status LocalMesh::PutStateAndWait(std::string key, std::string value) {
+  auto promise = std::make_shared<std::promise<Status>>();
+  std::future<Status> stored = promise->get_future();
+  store_->PutState(std::move(key), std::move(value), options_.durability,
+                   [promise](Status s) { promise->set_value(std::move(s)); });
+  return stored.get();
+}
+
+Status LocalMesh::SeekGroup(std::string_view durable, StartPosition position) {
+  if (closing_.load(std::memory_order_acquire)) {
+    return Closed("the mesh is closed");
+  }
+  std::string name(durable);
+  EM_RETURN_IF_ERROR(ValidateDurableName(name).WithContext("seek"));
+  std::lock_guard<std::mutex> subscribe_lock(subscribe_mu_);
+
+  // A durable with members now: its consumer moves and stores itself.
+  auto live = consumers_.find(name);
+  if (live != consumers_.end()) {
+    const std::shared_ptr<Consumer>& consumer = live->second.second;
+    EM_ASSIGN_OR_RETURN(
+        uint64_t target,
+        SeekTargetLocked(name, consumer->config().pattern, position));
+    return consumer->Seek(target);
+  }
+
+  // Otherwise its state record is rewritten.
+  std::string key = "consumer/" + name;
+  Result<std::string> blob = store_->GetState(key);
+  if (blob.status().code() == StatusCode::kNotFound) {
+    return NotFound("no durable group '" + name + "'; see the groups list");
+  }
+  EM_RETURN_IF_ERROR(blob.status());
+  Consumer::StoredState state;
+  if (!Consumer::ParseState(*blob, &state)) {
+    return DataLoss("durable '" + name +
+                    "' has a state record this version cannot read");
+  }
+  EM_ASSIGN_OR_RETURN(state.next_read,
+                      SeekTargetLocked(name, state.pattern, position));
+  state.pending.clear();
+  return PutStateAndWait(std::move(key), Consumer::EncodeState(state));
+}
+
+// The log position a durable reading `pattern` goes on from.
+Result<uint64_t> LocalMesh::SeekTargetLocked(const std::string& durable,
+                                             const std::string& pattern,
+                                             const StartPosition& position) {
+  switch (position.kind) {
+    case StartPosition::Kind::kLatest:
+      return store_->Stats().next_position;
+    case StartPosition::Kind::kEarliest:
+      return uint64_t{0};
+    case StartPosition::Kind::kTime:
+      return store_->PositionAtTime(position.unix_nanos);
+    case StartPosition::Kind::kSequence:
+      break;
+  }
+  if (!ValidateTopic(pattern).ok()) {
+    return InvalidArgument("durable '" + durable + "' reads pattern '" +
+                           pattern +
+                           "': a sequence belongs to one topic; seek to "
+                           "earliest, latest or a time instead");
+  }
+  if (position.sequence == 0) {
+    return InvalidArgument("seek: sequences start at 1");
+  }
+  uint64_t last = 0;
+  EM_ASSIGN_OR_RETURN(std::vector<TopicInfo> topics, store_->Topics());
+  for (const TopicInfo& t : topics) {
+    if (t.topic == pattern) last = t.last_sequence;
+  }
+  if (position.sequence > last + 1) {
+    return InvalidArgument("seek: topic '" + pattern + "' ends at sequence " +
+                           std::to_string(last) + "; seek to at most " +
+                           std::to_string(last + 1));
+  }
+  Result<uint64_t> at = store_->PositionOfSequence(pattern, position.sequence);
+  if (at.status().code() == StatusCode::kNotFound) {
+    return store_->Stats().next_position;  // the next event of the topic
+  }
+  return at;
 }
 
 Status LocalMesh::Close() {

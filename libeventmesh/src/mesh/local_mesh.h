@@ -54,6 +54,8 @@ class LocalMesh : public Mesh {
   Result<std::vector<GroupInfo>> Groups() override;
   Result<MeshStats> Stats() override;
   Result<uint64_t> RepublishDeadLetters(std::string_view durable) override;
+  Status DeleteTopic(std::string_view topic) override;
+  Status SeekGroup(std::string_view durable, StartPosition position) override;
   Status Close() override;
   const std::string& node_id() const override { return node_id_; }
 
@@ -128,6 +130,13 @@ class LocalMesh : public Mesh {
   // mu_ held: tells the cluster hook, if any, about a route's interest.
   void NotifyInterestLocked(const RouteEntry& entry, bool added);
   void RemoveRouteLocked(uint64_t id);
+
+  // Administration helpers; subscribe_mu_ held.
+  Status DropFromStoredDurablesLocked(const std::string& topic);
+  Result<uint64_t> SeekTargetLocked(const std::string& durable,
+                                    const std::string& pattern,
+                                    const StartPosition& position);
+  Status PutStateAndWait(std::string key, std::string value);
 
   Result<std::unique_ptr<Subscription>> SubscribeLive(
       std::string_view pattern, BatchHandler handler,

@@ -5,8 +5,8 @@
 // user and password; each user may publish to topics matching its
 // `publish` patterns and subscribe to patterns covered by its `subscribe`
 // patterns. Every user may publish to and subscribe under "$INBOX." so
-// request/reply works. Admin calls (topics, groups, stats, dead letters)
-// need `admin`.
+// request/reply works. Admin calls (topics, groups, stats, dead letters,
+// deleting topics, moving groups) need `admin`.
 //
 // Thread-safe after construction (read-only).
 

@@ -52,7 +52,9 @@ const char* FrameTypeName(FrameType type) {
                                        "ok",
                                        "error",
                                        "goodbye",
-                                       "subscription_end"};
+                                       "subscription_end",
+                                       "delete_topic",
+                                       "seek_group"};
   auto index = static_cast<uint8_t>(type);
   return index <= kMaxFrameType ? kNames[index] : "unknown";
 }

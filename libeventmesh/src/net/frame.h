@@ -51,9 +51,11 @@ enum class FrameType : uint8_t {
   kError = 26,
   kGoodbye = 27,
   kSubscriptionEnd = 28,
+  kDeleteTopic = 29,
+  kSeekGroup = 30,
 };
 
-inline constexpr uint8_t kMaxFrameType = 28;
+inline constexpr uint8_t kMaxFrameType = 30;
 
 // "publish", "deliver", ... for messages; "unknown" otherwise.
 const char* FrameTypeName(FrameType type);

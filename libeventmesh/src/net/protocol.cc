@@ -553,6 +553,27 @@ Status DecodeStringBody(std::string_view body, const char* what,
   return r.Finish();
 }
 
+void EncodeSeekGroup(const SeekGroupBody& seek, std::string* out) {
+  BodyWriter w(out);
+  w.Bytes(seek.durable);
+  w.U8(static_cast<uint8_t>(seek.position.kind));
+  w.Varint(seek.position.sequence);
+  w.Svarint(seek.position.unix_nanos);
+}
+
+Status DecodeSeekGroup(std::string_view body, SeekGroupBody* seek) {
+  BodyReader r(body, "seek_group");
+  uint8_t kind = 0;
+  r.Bytes(&seek->durable);
+  r.U8(&kind);
+  r.Varint(&seek->position.sequence);
+  r.Svarint(&seek->position.unix_nanos);
+  EM_RETURN_IF_ERROR(r.Finish());
+  if (kind > 3) return r.Fail("unknown position kind");
+  seek->position.kind = static_cast<StartPosition::Kind>(kind);
+  return Status::Ok();
+}
+
 void EncodeSubscriptionEnd(const SubscriptionEndBody& end, std::string* out) {
   BodyWriter w(out);
   w.Varint(end.sub_id);

@@ -158,10 +158,19 @@ void EncodeError(const Status& status, std::string* out);
 // Sets `*status` to the carried error (an unknown code becomes kInternal).
 Status DecodeError(std::string_view body, Status* status);
 
-// goodbye, and the names in republish_dead: one byte string.
+// goodbye, and the names in republish_dead and delete_topic: one byte
+// string.
 void EncodeStringBody(std::string_view text, std::string* out);
 Status DecodeStringBody(std::string_view body, const char* what,
                         std::string* text);
+
+// seek_group: a durable name and the position to move it to.
+struct SeekGroupBody {
+  std::string durable;
+  StartPosition position;
+};
+void EncodeSeekGroup(const SeekGroupBody& seek, std::string* out);
+Status DecodeSeekGroup(std::string_view body, SeekGroupBody* seek);
 
 struct SubscriptionEndBody {
   uint64_t sub_id = 0;

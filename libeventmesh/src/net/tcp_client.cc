@@ -189,6 +189,8 @@ class RemoteMesh final : public Mesh {
   Result<std::vector<GroupInfo>> Groups() override;
   Result<MeshStats> Stats() override;
   Result<uint64_t> RepublishDeadLetters(std::string_view durable) override;
+  Status DeleteTopic(std::string_view topic) override;
+  Status SeekGroup(std::string_view durable, StartPosition position) override;
   Status Close() override;
   const std::string& node_id() const override { return node_id_; }
 
@@ -1150,6 +1152,20 @@ Result<uint64_t> RemoteMesh::RepublishDeadLetters(std::string_view durable) {
   uint64_t count = 0;
   EM_RETURN_IF_ERROR(DecodeVarintBody(reply, "count_result", &count));
   return count;
+}
+
+Status RemoteMesh::DeleteTopic(std::string_view topic) {
+  std::string body;
+  EncodeStringBody(topic, &body);
+  return Call(FrameType::kDeleteTopic, FrameType::kOk, body, "delete_topic")
+      .status();
+}
+
+Status RemoteMesh::SeekGroup(std::string_view durable, StartPosition position) {
+  std::string body;
+  EncodeSeekGroup({std::string(durable), position}, &body);
+  return Call(FrameType::kSeekGroup, FrameType::kOk, body, "seek_group")
+      .status();
 }
 
 // --- closing -----------------------------------------------------------------

@@ -270,6 +270,8 @@ Status Connection::HandleFrame(const Frame& frame) {
     case FrameType::kGroups:
     case FrameType::kStats:
     case FrameType::kRepublishDead:
+    case FrameType::kDeleteTopic:
+    case FrameType::kSeekGroup:
       return HandleAdmin(frame);
     case FrameType::kGoodbye:
       close_after_flush_ = true;
@@ -733,10 +735,14 @@ Status Connection::HandleRead(const Frame& frame) {
 }
 
 Status Connection::HandleAdmin(const Frame& frame) {
-  std::string durable;
+  std::string name;  // the durable, or the topic for delete_topic
+  SeekGroupBody seek;
   if (frame.type == FrameType::kRepublishDead) {
-    EM_RETURN_IF_ERROR(
-        DecodeStringBody(frame.body, "republish_dead", &durable));
+    EM_RETURN_IF_ERROR(DecodeStringBody(frame.body, "republish_dead", &name));
+  } else if (frame.type == FrameType::kDeleteTopic) {
+    EM_RETURN_IF_ERROR(DecodeStringBody(frame.body, "delete_topic", &name));
+  } else if (frame.type == FrameType::kSeekGroup) {
+    EM_RETURN_IF_ERROR(DecodeSeekGroup(frame.body, &seek));
   } else if (!frame.body.empty()) {
     return InvalidArgument(std::string("malformed ") +
                            FrameTypeName(frame.type) +
@@ -749,7 +755,7 @@ Status Connection::HandleAdmin(const Frame& frame) {
   }
   uint64_t id = frame.request_id;
   FrameType type = frame.type;
-  server_->worker()->Post([self = shared_from_this(), id, type, durable] {
+  server_->worker()->Post([self = shared_from_this(), id, type, name, seek] {
     Mesh* mesh = self->server_->mesh();
     std::string out;
     Status status;
@@ -769,8 +775,14 @@ Status Connection::HandleAdmin(const Frame& frame) {
       status = r.status();
       if (r.ok()) EncodeStats(*r, &out);
       reply = FrameType::kStatsResult;
+    } else if (type == FrameType::kDeleteTopic) {
+      status = mesh->DeleteTopic(name);
+      reply = FrameType::kOk;
+    } else if (type == FrameType::kSeekGroup) {
+      status = mesh->SeekGroup(seek.durable, seek.position);
+      reply = FrameType::kOk;
     } else {
-      auto r = mesh->RepublishDeadLetters(durable);
+      auto r = mesh->RepublishDeadLetters(name);
       status = r.status();
       if (r.ok()) EncodeVarintBody(*r, &out);
     }

@@ -91,7 +91,7 @@ struct StateOp {
 };
 
 struct ControlOp {
-  enum Kind { kFlush, kDeleteTopic } kind;
+  enum Kind { kFlush, kDeleteTopic, kPurgeTopic } kind;
   std::string topic;
   std::shared_ptr<std::promise<Status>> promise;
 };
@@ -119,6 +119,7 @@ struct TrimJob {
   bool delete_topic = false;
   uint64_t through_sequence = 0;
   std::shared_ptr<std::promise<Status>> promise;
+  bool keep_topic = false;  // PurgeTopic: the topic and its numbering stay
 };
 
 // What a transaction changed in the writer's memory, to put back when the
@@ -157,6 +158,7 @@ class LmdbStore final : public Store {
   Result<uint64_t> PositionAtTime(int64_t unix_nanos) override;
   Result<std::vector<TopicInfo>> Topics() override;
   Status DeleteTopic(std::string_view topic) override;
+  Status PurgeTopic(std::string_view topic) override;
   Status Flush() override;
   StoreStats Stats() override;
   Status Close() override;
@@ -1302,7 +1304,8 @@ void LmdbStore::FinishGroup(std::vector<Op>& group, const Status& status) {
             NotFound("topic '" + control->topic + "' has no events"));
       } else {
         trims_.push_back({control->topic, true, it->second.meta.last_sequence,
-                          control->promise});
+                          control->promise,
+                          control->kind == ControlOp::kPurgeTopic});
       }
     }
   }
@@ -1440,7 +1443,7 @@ int LmdbStore::ApplyTrims(MDB_txn* txn, size_t budget, size_t* finished_jobs,
       rc = TrimTopic(txn, it->second, job, now, &budget, &finished, undo);
     }
     if (!finished) break;
-    if (rc == 0 && it != topics_.end() && job.delete_topic &&
+    if (rc == 0 && it != topics_.end() && job.delete_topic && !job.keep_topic &&
         it->second.meta.count == 0 &&
         it->second.meta.last_sequence == job.through_sequence) {
       MDB_val key = ToVal(job.topic);
@@ -1474,6 +1477,9 @@ void LmdbStore::CompleteTrims(size_t finished_jobs,
     auto it = topics_.find(job.topic);
     if (!job.delete_topic && it != topics_.end()) {
       it->second.trim_queued = false;
+    }
+    if (job.keep_topic && it != topics_.end()) {
+      ForgetDedupOfTopic(it->second.meta.id);
     }
     if (job.promise) job.promise->set_value(Status());
     trims_.pop_front();
@@ -1843,6 +1849,18 @@ Status LmdbStore::DeleteTopic(std::string_view topic) {
   auto promise = std::make_shared<std::promise<Status>>();
   auto future = promise->get_future();
   ControlOp op{ControlOp::kDeleteTopic, std::string(topic), promise};
+  Enqueue(Op{Durability::kNone, std::move(op)}, 0);
+  return future.get();
+}
+
+Status LmdbStore::PurgeTopic(std::string_view topic) {
+  if (OnWriterThread()) {
+    return FailedPrecondition(
+        "PurgeTopic cannot be called from an append's done callback");
+  }
+  auto promise = std::make_shared<std::promise<Status>>();
+  auto future = promise->get_future();
+  ControlOp op{ControlOp::kPurgeTopic, std::string(topic), promise};
   Enqueue(Op{Durability::kNone, std::move(op)}, 0);
   return future.get();
 }

@@ -126,6 +126,7 @@ class MemoryStore final : public Store {
   Result<uint64_t> PositionAtTime(int64_t unix_nanos) override;
   Result<std::vector<TopicInfo>> Topics() override;
   Status DeleteTopic(std::string_view topic) override;
+  Status PurgeTopic(std::string_view topic) override;
   Status Flush() override;
   StoreStats Stats() override;
   Status Close() override;
@@ -142,7 +143,9 @@ class MemoryStore final : public Store {
   // Hands the retired events to the reclaimer once there are enough, or
   // whatever there is when `all`.
   void ReclaimRetired(bool all = false);
-  Status RemoveTopic(std::string_view name);
+  // DeleteTopic (or, with `keep_topic`, PurgeTopic) under the lock; the
+  // caller then reclaims the removed events.
+  Status RemoveTopic(std::string_view name, bool keep_topic);
   void MaybeRunRetentionLocked();
   void PruneDedupLocked(int64_t now);
   void CompactLogLocked();
@@ -495,12 +498,12 @@ Result<std::vector<TopicInfo>> MemoryStore::Topics() {
 }
 
 Status MemoryStore::DeleteTopic(std::string_view name) {
-  Status status = RemoveTopic(name);
+  Status status = RemoveTopic(name, /*keep_topic=*/false);
   ReclaimRetired(/*all=*/true);
   return status;
 }
 
-Status MemoryStore::RemoveTopic(std::string_view name) {
+Status MemoryStore::RemoveTopic(std::string_view name, bool keep_topic) {
   std::lock_guard<std::mutex> lock(mu_);
   EM_RETURN_IF_ERROR(CheckOpenLocked());
   auto it = topics_.find(name);
@@ -508,11 +511,17 @@ Status MemoryStore::RemoveTopic(std::string_view name) {
     return NotFound("topic '" + std::string(name) + "' has no events");
   }
   while (!it->second.records.empty()) RemoveOldestLocked(it->second);
-  // Forget dedup entries of the deleted records: their sequences are gone
-  // and the topic starts again from 1.
+  // Forget dedup entries of the removed records: their sequences are gone.
   dedup_.EraseTopic(it->second.id);
-  topics_.erase(it);
+  // A purged topic stays, with its last sequence, so numbering goes on.
+  if (!keep_topic) topics_.erase(it);
   return Status();
+}
+
+Status MemoryStore::PurgeTopic(std::string_view name) {
+  Status status = RemoveTopic(name, /*keep_topic=*/true);
+  ReclaimRetired(/*all=*/true);
+  return status;
 }
 
 Status MemoryStore::Flush() {

@@ -155,22 +155,14 @@ void HttpApi::RouteAdmin(const Exchange& ex, Request& req,
   }
   if (at(3, "topics")) {
     if (m != "DELETE") return MethodNotAllowed(ex, "DELETE");
-    // The Store can delete a topic, but the public Mesh API does not offer
-    // it, and the HTTP server only reaches the store through the Mesh.
-    return Respond(ex,
-                   Response::Error(501,
-                                   "deleting a topic is not supported yet: the "
-                                   "Mesh API has no call for it"));
+    return AdminDeleteTopic(ex, path[2]);
   }
   if (at(2, "groups")) {
     return m == "GET" ? AdminGroups(ex) : MethodNotAllowed(ex, "GET");
   }
   if (at(4, "groups", "position")) {
     if (m != "POST") return MethodNotAllowed(ex, "POST");
-    return Respond(ex,
-                   Response::Error(501,
-                                   "moving a group's position is not supported "
-                                   "yet: the Mesh API has no call for it"));
+    return AdminSeekGroup(ex, req, std::string(path[2]));
   }
   if (path.size() == 5 && path[1] == "groups" && path[3] == "dead-letters" &&
       path[4] == "replay") {
@@ -491,6 +483,75 @@ void HttpApi::AdminReplayDeadLetters(const Exchange& ex, std::string group) {
     if (!n.ok()) return ErrorResponse(n.status());
     return Response::Json(200, Dump({{"group", group}, {"republished", *n}}));
   });
+}
+
+void HttpApi::AdminDeleteTopic(const Exchange& ex, std::string_view segment) {
+  std::string topic;
+  if (!PercentDecode(segment, false, &topic)) {
+    return Respond(ex, Response::Error(400,
+                                       "the topic in the path is not "
+                                       "valid percent-encoding"));
+  }
+  server_->RespondFromWorker(ex, [server = server_, topic] {
+    Mesh* mesh = server->mesh();
+    Status deleted = mesh->DeleteTopic(topic);
+    if (!deleted.ok()) return ErrorResponse(deleted);
+    // Numbering goes on after a delete: say where.
+    json reply = {{"topic", topic}, {"deleted", true}};
+    auto topics = mesh->Topics();
+    if (topics.ok()) {
+      for (const TopicInfo& t : *topics) {
+        if (t.topic == topic) reply["next_sequence"] = t.last_sequence + 1;
+      }
+    }
+    return Response::Json(200, Dump(reply));
+  });
+}
+
+namespace {
+
+// The body of POST /admin/groups/{group}/position: {"position": "earliest"
+// | "latest" | <sequence> | "<RFC 3339 time>"}.
+Result<StartPosition> ParsePositionBody(const std::string& body) {
+  json j = json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("position")) {
+    return InvalidArgument(
+        "send a JSON object {\"position\": \"earliest\" | \"latest\" | "
+        "<sequence> | \"<RFC 3339 time>\"}");
+  }
+  const json& p = j["position"];
+  if (p.is_number_unsigned() && p.get<uint64_t>() > 0) {
+    return StartPosition::Sequence(p.get<uint64_t>());
+  }
+  if (p.is_string()) return StartPosition::Parse(p.get<std::string>());
+  return InvalidArgument(
+      "\"position\" must be \"earliest\", \"latest\", a sequence from 1 or "
+      "an RFC 3339 time string");
+}
+
+}  // namespace
+
+void HttpApi::AdminSeekGroup(const Exchange& ex, const Request& req,
+                             std::string group) {
+  Result<StartPosition> position = ParsePositionBody(req.body);
+  if (!position.ok()) return Respond(ex, ErrorResponse(position.status()));
+  json given = json::parse(req.body)["position"];
+  server_->RespondFromWorker(
+      ex, [server = server_, group, given, to = *position] {
+        Mesh* mesh = server->mesh();
+        Status moved = mesh->SeekGroup(group, to);
+        if (!moved.ok()) return ErrorResponse(moved);
+        json reply = {{"group", group}, {"position", given}};
+        auto groups = mesh->Groups();
+        if (groups.ok()) {
+          for (const GroupInfo& g : *groups) {
+            if (g.name != group || !g.durable) continue;
+            reply["ack_floor"] = g.ack_floor;
+            reply["lag"] = g.lag;
+          }
+        }
+        return Response::Json(200, Dump(reply));
+      });
 }
 
 }  // namespace eventmesh::http

@@ -58,6 +58,9 @@ class HttpApi {
   void AdminGroups(const Exchange& ex);
   void AdminConnections(const Exchange& ex);
   void AdminReplayDeadLetters(const Exchange& ex, std::string group);
+  void AdminDeleteTopic(const Exchange& ex, std::string_view segment);
+  void AdminSeekGroup(const Exchange& ex, const Request& req,
+                      std::string group);
 
   void Respond(const Exchange& ex, Response response);
   void MethodNotAllowed(const Exchange& ex, std::string_view allowed);
