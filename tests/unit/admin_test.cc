@@ -16,38 +16,12 @@
 namespace eventmesh {
 namespace {
 
+using eventmesh::testing::Durable;
 using eventmesh::testing::MakeEvent;
+using eventmesh::testing::Recorder;
 using eventmesh::testing::TempDir;
 using eventmesh::testing::WaitFor;
 using std::chrono::milliseconds;
-
-struct Recorder {
-  std::mutex mu;
-  std::vector<Delivery> deliveries;
-  Handler handler() {
-    return [this](const Delivery& d) {
-      std::lock_guard<std::mutex> lock(mu);
-      deliveries.push_back(d);
-    };
-  }
-  size_t size() {
-    std::lock_guard<std::mutex> lock(mu);
-    return deliveries.size();
-  }
-  std::vector<std::string> data() {
-    std::lock_guard<std::mutex> lock(mu);
-    std::vector<std::string> out;
-    for (const Delivery& d : deliveries) out.push_back(d.event().data);
-    return out;
-  }
-};
-
-SubscribeOptions Durable(std::string name, bool manual_ack = false) {
-  SubscribeOptions o;
-  o.durable = std::move(name);
-  o.manual_ack = manual_ack;
-  return o;
-}
 
 std::vector<std::string> Range(int from, int to) {
   std::vector<std::string> out;

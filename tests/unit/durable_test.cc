@@ -16,32 +16,12 @@
 namespace eventmesh {
 namespace {
 
+using eventmesh::testing::Durable;
 using eventmesh::testing::MakeEvent;
+using eventmesh::testing::Recorder;
 using eventmesh::testing::TempDir;
 using eventmesh::testing::WaitFor;
 using std::chrono::milliseconds;
-
-// Records deliveries; acks automatically unless told otherwise.
-struct Recorder {
-  std::mutex mu;
-  std::vector<Delivery> deliveries;
-  Handler handler() {
-    return [this](const Delivery& d) {
-      std::lock_guard<std::mutex> lock(mu);
-      deliveries.push_back(d);
-    };
-  }
-  size_t size() {
-    std::lock_guard<std::mutex> lock(mu);
-    return deliveries.size();
-  }
-  std::vector<std::string> data() {
-    std::lock_guard<std::mutex> lock(mu);
-    std::vector<std::string> out;
-    for (const Delivery& d : deliveries) out.push_back(d.event().data);
-    return out;
-  }
-};
 
 class DurableTest : public ::testing::TestWithParam<std::string> {
  protected:
@@ -61,12 +41,6 @@ class DurableTest : public ::testing::TestWithParam<std::string> {
   }
   TempDir dir_;
 };
-
-SubscribeOptions Durable(std::string name) {
-  SubscribeOptions o;
-  o.durable = std::move(name);
-  return o;
-}
 
 TEST_P(DurableTest, StartsAtLatestByDefault) {
   auto mesh = Open();

@@ -13,8 +13,10 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "eventmesh/event.h"
+#include "eventmesh/mesh.h"
 #include "eventmesh/status.h"
 
 #define ASSERT_OK(expr)                          \
@@ -70,6 +72,37 @@ inline Event MakeEvent(std::string data, std::string type = "test.event") {
   e.type = std::move(type);
   e.data = std::move(data);
   return e;
+}
+
+// Records the deliveries of a subscription (durable ones are acked when
+// the handler returns unless the subscription asks for manual acks).
+struct Recorder {
+  std::mutex mu;
+  std::vector<Delivery> deliveries;
+  Handler handler() {
+    return [this](const Delivery& d) {
+      std::lock_guard<std::mutex> lock(mu);
+      deliveries.push_back(d);
+    };
+  }
+  size_t size() {
+    std::lock_guard<std::mutex> lock(mu);
+    return deliveries.size();
+  }
+  std::vector<std::string> data() {
+    std::lock_guard<std::mutex> lock(mu);
+    std::vector<std::string> out;
+    for (const Delivery& d : deliveries) out.push_back(d.event().data);
+    return out;
+  }
+};
+
+// Options for a durable subscription named `name`.
+inline SubscribeOptions Durable(std::string name, bool manual_ack = false) {
+  SubscribeOptions o;
+  o.durable = std::move(name);
+  o.manual_ack = manual_ack;
+  return o;
 }
 
 }  // namespace eventmesh::testing
