@@ -591,6 +591,64 @@ TEST(Tcp, ServerNeverSendsBeyondTheGrantedCredit) {
   EXPECT_EQ(CountDeliveries(raw.Read(milliseconds(300))), 10u);
 }
 
+// The tokens a list of frames delivered, in order.
+std::vector<uint64_t> DeliveredTokens(
+    const std::vector<std::pair<FrameType, std::string>>& frames) {
+  std::vector<uint64_t> tokens;
+  for (const auto& [type, body] : frames) {
+    if (type != FrameType::kDeliver) continue;
+    DeliverBody deliver;
+    EXPECT_OK(DecodeDeliver(body, &deliver));
+    for (const DeliveryItem& item : deliver.items) {
+      tokens.push_back(item.token);
+    }
+  }
+  return tokens;
+}
+
+TEST(Tcp, EachNackInAFrameKeepsItsOwnDelay) {
+  ServedMesh served;
+  RawClient raw(served.server()->address());
+  SubscribeBody subscribe;
+  subscribe.sub_id = 1;
+  subscribe.pattern = "nack.t";
+  subscribe.options.durable = "nackers";
+  subscribe.options.manual_ack = true;
+  subscribe.options.ack_wait = std::chrono::seconds(60);
+  subscribe.credit = 10;
+  std::string body;
+  EncodeSubscribe(subscribe, &body);
+  raw.Send(FrameType::kSubscribe, 7, body);
+  raw.Read(milliseconds(200));  // welcome and ok
+
+  auto publisher = served.Connect();
+  ASSERT_OK(publisher->Publish("nack.t", MakeEvent("x")).status());
+  std::vector<uint64_t> tokens = DeliveredTokens(raw.Read(milliseconds(300)));
+  ASSERT_EQ(tokens.size(), 1u);
+
+  // An unknown token with no delay, then the real one with a long delay:
+  // the real one must wait its own delay, not borrow the first one's.
+  body.clear();
+  EncodeNack({{tokens[0] + 1000, 0}, {tokens[0], 60000}}, &body);
+  raw.Send(FrameType::kNack, 8, body);
+  auto frames = raw.Read(milliseconds(500));
+  EXPECT_TRUE(DeliveredTokens(frames).empty());
+  bool answered = false;
+  for (const auto& [type, reply] : frames) {
+    if (type == FrameType::kError) answered = true;  // the unknown token
+  }
+  EXPECT_TRUE(answered);
+
+  // A nack without delay does redeliver at once.
+  body.clear();
+  ASSERT_OK(publisher->Publish("nack.t", MakeEvent("y")).status());
+  tokens = DeliveredTokens(raw.Read(milliseconds(300)));
+  ASSERT_EQ(tokens.size(), 1u);
+  EncodeNack({{tokens[0], 0}}, &body);
+  raw.Send(FrameType::kNack, 9, body);
+  EXPECT_EQ(DeliveredTokens(raw.Read(milliseconds(500))).size(), 1u);
+}
+
 TEST(Tcp, ClientReportsUnreachableServer) {
   MeshOptions options;
   options.connect_timeout = milliseconds(300);

@@ -50,6 +50,12 @@ void Worker::Run() {
 
 // --- Connection --------------------------------------------------------------
 
+// What a client asked for one delivery: an ack, or a nack with a delay.
+struct Settlement {
+  bool nack = false;
+  std::chrono::milliseconds delay{0};
+};
+
 // A delivery waiting for credit, with its encoded size (counted in the
 // connection's pending bytes).
 struct HeldDelivery {
@@ -102,6 +108,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Status HandleCredit(const Frame& frame);
   Status HandleAck(const Frame& frame);
   Status HandleNack(const Frame& frame);
+  // Acks or nacks the deliveries of `tokens` and answers `request_id` (0:
+  // no answer) with the first error.
+  void Settle(uint64_t request_id,
+              const std::vector<std::pair<uint64_t, Settlement>>& tokens);
   Status HandleRead(const Frame& frame);
   Status HandleAdmin(const Frame& frame);
 
@@ -613,11 +623,15 @@ void Connection::AppendDeliveryLocked(ServerSub* sub, const Delivery& delivery,
 
 namespace {
 // Finds and removes the deliveries behind `tokens`.
-Status TakeDeliveries(std::unordered_map<uint64_t, Delivery>* unacked,
-                      const std::vector<uint64_t>& tokens,
-                      std::vector<Delivery>* out) {
+// Moves the unacknowledged deliveries of `tokens` (one settlement per token,
+// in order) out of `*unacked`. A token not found is skipped; the first one
+// makes the result kNotFound.
+Status TakeDeliveries(
+    std::unordered_map<uint64_t, Delivery>* unacked,
+    const std::vector<std::pair<uint64_t, Settlement>>& tokens,
+    std::vector<std::pair<Delivery, Settlement>>* out) {
   Status status;
-  for (uint64_t token : tokens) {
+  for (const auto& [token, settlement] : tokens) {
     auto it = unacked->find(token);
     if (it == unacked->end()) {
       if (status.ok()) {
@@ -626,7 +640,7 @@ Status TakeDeliveries(std::unordered_map<uint64_t, Delivery>* unacked,
       }
       continue;
     }
-    out->push_back(std::move(it->second));
+    out->emplace_back(std::move(it->second), settlement);
     unacked->erase(it);
   }
   return status;
@@ -636,57 +650,43 @@ Status TakeDeliveries(std::unordered_map<uint64_t, Delivery>* unacked,
 Status Connection::HandleAck(const Frame& frame) {
   std::vector<uint64_t> tokens;
   EM_RETURN_IF_ERROR(DecodeAck(frame.body, &tokens));
-  std::vector<Delivery> deliveries;
-  Status found;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    found = TakeDeliveries(&unacked_, tokens, &deliveries);
-  }
-  uint64_t id = frame.request_id;
-  server_->worker()->Post([self = shared_from_this(), id, found,
-                           deliveries = std::move(deliveries)] {
-    Status status = found;
-    for (const Delivery& d : deliveries) {
-      Status s = d.Ack();
-      if (status.ok() && !s.ok()) status = s;
-    }
-    if (id == 0) return;
-    std::lock_guard<std::mutex> lock(self->mu_);
-    if (status.ok()) {
-      self->AppendLocked(FrameType::kOk, id, {});
-    } else {
-      self->AppendErrorLocked(id, status);
-    }
-  });
+  std::vector<std::pair<uint64_t, Settlement>> settlements;
+  settlements.reserve(tokens.size());
+  for (uint64_t token : tokens) settlements.push_back({token, Settlement{}});
+  Settle(frame.request_id, settlements);
   return Status::Ok();
 }
 
 Status Connection::HandleNack(const Frame& frame) {
   NackList nacks;
   EM_RETURN_IF_ERROR(DecodeNack(frame.body, &nacks));
-  std::vector<uint64_t> tokens;
-  for (const auto& nack : nacks) tokens.push_back(nack.first);
-  std::vector<Delivery> deliveries;
+  std::vector<std::pair<uint64_t, Settlement>> settlements;
+  settlements.reserve(nacks.size());
+  for (const auto& [token, delay_ms] : nacks) {
+    std::chrono::milliseconds delay(
+        static_cast<int64_t>(std::min<uint64_t>(delay_ms, uint64_t{1} << 40)));
+    settlements.push_back({token, Settlement{true, delay}});
+  }
+  Settle(frame.request_id, settlements);
+  return Status::Ok();
+}
+
+void Connection::Settle(
+    uint64_t request_id,
+    const std::vector<std::pair<uint64_t, Settlement>>& tokens) {
+  std::vector<std::pair<Delivery, Settlement>> deliveries;
   Status found;
   {
     std::lock_guard<std::mutex> lock(mu_);
     found = TakeDeliveries(&unacked_, tokens, &deliveries);
   }
-  // The delays of the found tokens, in the same order.
-  std::vector<std::chrono::milliseconds> delays;
-  for (const auto& [token, delay] : nacks) {
-    (void)token;
-    delays.emplace_back(
-        static_cast<int64_t>(std::min<uint64_t>(delay, uint64_t{1} << 40)));
-  }
-  uint64_t id = frame.request_id;
-  server_->worker()->Post([self = shared_from_this(), id, found,
-                           deliveries = std::move(deliveries),
-                           delays = std::move(delays)] {
+  // Acks wait for the store: on the worker, never on the loop thread.
+  server_->worker()->Post([self = shared_from_this(), id = request_id, found,
+                           deliveries = std::move(deliveries)] {
     Status status = found;
-    for (size_t i = 0; i < deliveries.size(); ++i) {
-      auto delay = i < delays.size() ? delays[i] : delays.back();
-      Status s = deliveries[i].Nack(delay);
+    for (const auto& [delivery, settlement] : deliveries) {
+      Status s =
+          settlement.nack ? delivery.Nack(settlement.delay) : delivery.Ack();
       if (status.ok() && !s.ok()) status = s;
     }
     if (id == 0) return;
@@ -697,7 +697,6 @@ Status Connection::HandleNack(const Frame& frame) {
       self->AppendErrorLocked(id, status);
     }
   });
-  return Status::Ok();
 }
 
 // --- read and admin ----------------------------------------------------------
