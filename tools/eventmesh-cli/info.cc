@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "util/info_json.h"
 
 namespace eventmesh::cli {
 namespace {
@@ -64,11 +65,7 @@ int RunTopics(const std::vector<std::string>& argv) {
   if (args.Has("json")) {
     json out = json::array();
     for (const TopicInfo& t : *topics) {
-      out.push_back({{"topic", t.topic},
-                     {"first_sequence", t.first_sequence},
-                     {"last_sequence", t.last_sequence},
-                     {"count", t.count},
-                     {"bytes", t.bytes}});
+      out.push_back(TopicInfoJson(t));
     }
     std::printf("%s\n", out.dump().c_str());
   } else {
@@ -107,16 +104,7 @@ int RunGroups(const std::vector<std::string>& argv) {
   if (args.Has("json")) {
     json out = json::array();
     for (const GroupInfo& g : *groups) {
-      out.push_back({{"name", g.name},
-                     {"pattern", g.pattern},
-                     {"durable", g.durable},
-                     {"members", g.members},
-                     {"ack_floor", g.ack_floor},
-                     {"in_flight", g.in_flight},
-                     {"lag", g.lag},
-                     {"delivered", g.delivered},
-                     {"redelivered", g.redelivered},
-                     {"dead_lettered", g.dead_lettered}});
+      out.push_back(GroupInfoJson(g));
     }
     std::printf("%s\n", out.dump().c_str());
   } else {

@@ -9,6 +9,7 @@
 #include "net/http/event_streams.h"
 #include "net/http/replies.h"
 #include "net/http/webhooks.h"
+#include "util/info_json.h"
 
 namespace eventmesh::http {
 
@@ -433,11 +434,7 @@ void HttpApi::AdminTopics(const Exchange& ex) {
     if (!topics.ok()) return ErrorResponse(topics.status());
     json list = json::array();
     for (const TopicInfo& t : *topics) {
-      list.push_back({{"topic", t.topic},
-                      {"first_sequence", t.first_sequence},
-                      {"last_sequence", t.last_sequence},
-                      {"count", t.count},
-                      {"bytes", t.bytes}});
+      list.push_back(TopicInfoJson(t));
     }
     return Response::Json(200, Dump({{"topics", list}}));
   });
@@ -449,16 +446,7 @@ void HttpApi::AdminGroups(const Exchange& ex) {
     if (!groups.ok()) return ErrorResponse(groups.status());
     json list = json::array();
     for (const GroupInfo& g : *groups) {
-      list.push_back({{"name", g.name},
-                      {"pattern", g.pattern},
-                      {"durable", g.durable},
-                      {"members", g.members},
-                      {"ack_floor", g.ack_floor},
-                      {"in_flight", g.in_flight},
-                      {"lag", g.lag},
-                      {"delivered", g.delivered},
-                      {"redelivered", g.redelivered},
-                      {"dead_lettered", g.dead_lettered}});
+      list.push_back(GroupInfoJson(g));
     }
     return Response::Json(200, Dump({{"groups", list}}));
   });
