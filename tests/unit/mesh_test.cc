@@ -285,7 +285,8 @@ TEST(Mesh, DropPolicyCountsWhatASlowSubscriberLoses) {
   release = true;
   ASSERT_TRUE(WaitFor([&] {
     SubscriptionStats s = (*slow)->Stats();
-    return s.delivered + s.dropped == 100 && s.pending == 0;
+    return s.delivered + s.dropped == 100 && s.pending == 0 &&
+           s.delivered == static_cast<uint64_t>(seen.load());
   }));
   SubscriptionStats s = (*slow)->Stats();
   EXPECT_GT(s.dropped, 0u);
@@ -396,7 +397,10 @@ TEST(Mesh, BatchBeyondTheQueueBoundFollowsTheDropPolicy) {
   release = true;
   ASSERT_TRUE(WaitFor([&] {
     SubscriptionStats s = (*slow)->Stats();
-    return s.delivered + s.dropped == 100 && s.pending == 0;
+    // delivered counts a batch as it is handed over, before the handler
+    // returns, so wait for the handler too.
+    return s.delivered + s.dropped == 100 && s.pending == 0 &&
+           s.delivered == static_cast<uint64_t>(seen.load());
   }));
   SubscriptionStats s = (*slow)->Stats();
   EXPECT_GE(s.dropped, 80u);
