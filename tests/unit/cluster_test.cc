@@ -8,6 +8,7 @@
 #include <atomic>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include "cluster/wire.h"
 #include "mesh/local_mesh.h"
@@ -298,6 +299,59 @@ TEST(Cluster, BroadcastReachesEveryNodeOnceWithoutLoops) {
   // Stored only where published.
   EXPECT_EQ(t.b->mesh->Stats()->published, 0u);
   EXPECT_EQ(t.c->mesh->Stats()->published, 0u);
+}
+
+// A stuck subscriber that holds publishers back (kBlock) must not hold the
+// link thread: heartbeats go on, both nodes stay up, and what it cannot
+// take is dropped for it and counted.
+TEST(Cluster, StuckBlockingSubscriberDoesNotStallTheLink) {
+  auto a = Node::Start("a", {});
+  ASSERT_NE(a, nullptr);
+  auto b = Node::Start("b", {a->cluster->address()});
+  ASSERT_NE(b, nullptr);
+  std::atomic<bool> release{false};
+  std::atomic<int> handled{0};
+  SubscribeOptions options;
+  options.max_pending = 1;
+  options.overflow = OverflowPolicy::kBlock;
+  options.block_timeout = seconds(5);  // far beyond down_after (600 ms)
+  auto stuck = b->mesh->Subscribe(
+      "slow.>",
+      [&](const Delivery&) {
+        while (!release) std::this_thread::sleep_for(milliseconds(1));
+        ++handled;
+      },
+      options);
+  ASSERT_OK(stuck.status());
+  ASSERT_TRUE(WaitFor([&] { return a->SeesUp("b", 2) && b->SeesUp("a"); },
+                      seconds(10)));
+  constexpr int kEvents = 20;
+  for (int i = 0; i < kEvents; ++i) {
+    ASSERT_OK(
+        a->mesh->Publish("slow.x", MakeEvent(std::to_string(i))).status());
+  }
+  // Three times down_after: a stalled link would have been marked down.
+  auto until = std::chrono::steady_clock::now() + milliseconds(1800);
+  while (std::chrono::steady_clock::now() < until) {
+    ASSERT_TRUE(a->SeesUp("b") && b->SeesUp("a"))
+        << "a link went down while a subscriber was stuck";
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  SubscriptionStats held = (*stuck)->Stats();
+  EXPECT_GT(held.dropped, 0u);
+  release = true;
+  ASSERT_TRUE(WaitFor([&] {
+    SubscriptionStats s = (*stuck)->Stats();
+    return s.delivered + s.dropped == kEvents && s.pending == 0 &&
+           s.delivered == static_cast<uint64_t>(handled.load());
+  }));
+  // The link still carries events.
+  Counter later;
+  auto fresh = b->mesh->Subscribe("after.>", later.handler());
+  ASSERT_OK(fresh.status());
+  ASSERT_TRUE(WaitFor([&] { return a->SeesUp("b", 3); }, seconds(10)));
+  ASSERT_OK(a->mesh->Publish("after.x", MakeEvent("x")).status());
+  ASSERT_TRUE(WaitFor([&] { return later.size() == 1; }, seconds(10)));
 }
 
 TEST(Cluster, GroupAcrossNodesGetsEachEventOnceLocalFirst) {

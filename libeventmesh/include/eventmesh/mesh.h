@@ -79,7 +79,8 @@ struct StartPosition {
 // What a non-durable subscription does when its queue is full.
 enum class OverflowPolicy {
   kBlock,  // the publisher waits up to `block_timeout`, then the event is
-           // dropped for this subscription and counted
+           // dropped for this subscription and counted (events from other
+           // nodes wait at most half a cluster heartbeat interval)
   kDrop,   // the event is dropped for this subscription and counted
 };
 

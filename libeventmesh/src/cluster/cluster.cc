@@ -580,11 +580,15 @@ void Cluster::Impl::DrainRouter() {
 }
 
 // Outside state_mu_: delivery takes the mesh's lock, which our hook is
-// called under. TODO: a full kBlock subscription queue stalls this thread
-// (and its heartbeats) for up to block_timeout; deliver peer events from a
-// separate thread.
+// called under. A full kBlock subscription may hold this thread for half a
+// heartbeat interval per wake-up, no longer: heartbeats and the other
+// peers' traffic go on, and what a stuck subscriber cannot take is dropped
+// for it, as NATS does for a slow consumer.
 void Cluster::Impl::DeliverInbound(Inbound* inbound) {
-  if (!inbound->events.empty()) mesh_->InjectRemote(inbound->events);
+  if (!inbound->events.empty()) {
+    mesh_->InjectRemote(inbound->events,
+                        SteadyClock::now() + options_.heartbeat_interval / 2);
+  }
   // Without local members of the durable, they go straight back.
   for (auto& [durable, deliveries] : inbound->deliveries) {
     if (mesh_->OfferRemoteDurable(durable, deliveries)) continue;

@@ -1,5 +1,6 @@
 #include "mesh/live_queue.h"
 
+#include <algorithm>
 #include <exception>
 
 #include "util/log_internal.h"
@@ -48,6 +49,17 @@ bool LiveQueue::TryOffer(const EventPtr& event) {
 }
 
 void LiveQueue::Offer(const EventPtr& event, uint64_t /*position*/) {
+  OfferHolding(event, std::nullopt);
+}
+
+void LiveQueue::OfferBefore(const EventPtr& event, uint64_t /*position*/,
+                            std::chrono::steady_clock::time_point deadline) {
+  OfferHolding(event, deadline);
+}
+
+void LiveQueue::OfferHolding(
+    const EventPtr& event,
+    std::optional<std::chrono::steady_clock::time_point> limit) {
   if (closed()) return;
   if (!filter_.MatchesEverything() && !filter_.Matches(*event)) return;
   bool wake;
@@ -57,6 +69,7 @@ void LiveQueue::Offer(const EventPtr& event, uint64_t /*position*/) {
         overflow_ == OverflowPolicy::kBlock) {
       // Hold the publisher back until the handler makes room.
       auto deadline = std::chrono::steady_clock::now() + block_timeout_;
+      if (limit) deadline = std::min(deadline, *limit);
       ++blocked_publishers_;
       space_cv_.wait_until(lock, deadline, [&] {
         return pending_.size() < max_pending_ || closed();
@@ -149,20 +162,30 @@ SubscriptionStats LiveQueue::Stats() const {
   return s;
 }
 
-void LiveGroup::Offer(const EventPtr& event, uint64_t position) {
-  if (members_.empty()) return;
-  // The first member, from the round-robin point, that has room.
+LiveQueue* LiveGroup::OfferToRoom(const EventPtr& event) {
   size_t n = members_.size();
   for (size_t i = 0; i < n; ++i) {
     LiveQueue* m = members_[(next_ + i) % n].get();
     if (m->TryOffer(event)) {
       next_ = (next_ + i + 1) % n;
-      return;
+      return m;
     }
   }
+  return nullptr;
+}
+
+void LiveGroup::Offer(const EventPtr& event, uint64_t position) {
+  if (members_.empty() || OfferToRoom(event) != nullptr) return;
   // Everyone is full: that member's overflow policy decides.
-  members_[next_ % n]->Offer(event, position);
-  next_ = (next_ + 1) % n;
+  members_[next_ % members_.size()]->Offer(event, position);
+  next_ = (next_ + 1) % members_.size();
+}
+
+void LiveGroup::OfferBefore(const EventPtr& event, uint64_t position,
+                            std::chrono::steady_clock::time_point deadline) {
+  if (members_.empty() || OfferToRoom(event) != nullptr) return;
+  members_[next_ % members_.size()]->OfferBefore(event, position, deadline);
+  next_ = (next_ + 1) % members_.size();
 }
 
 void LiveGroup::Add(std::shared_ptr<LiveQueue> member) {

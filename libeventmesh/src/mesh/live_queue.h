@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "eventmesh/mesh.h"
@@ -30,6 +31,8 @@ class LiveQueue : public Task, public Route {
   void Offer(const EventPtr& event, uint64_t position) override;
   void OfferRun(const std::shared_ptr<Event>* events, size_t count,
                 uint64_t first_position) override;
+  void OfferBefore(const EventPtr& event, uint64_t position,
+                   std::chrono::steady_clock::time_point deadline) override;
   // Queues `event` only when its filter matches and there is room; false
   // when not taken.
   bool TryOffer(const EventPtr& event);
@@ -48,6 +51,11 @@ class LiveQueue : public Task, public Route {
  private:
   // Appends under mu_; true when the pool must be told.
   bool PushLocked(const EventPtr& event);
+  // Offer() with kBlock's wait ending at `deadline` at the latest (none:
+  // block_timeout from now).
+  void OfferHolding(
+      const EventPtr& event,
+      std::optional<std::chrono::steady_clock::time_point> deadline);
   void Deliver(std::vector<EventPtr>& batch);
 
   CallbackPool* pool_;
@@ -76,6 +84,8 @@ class LiveQueue : public Task, public Route {
 class LiveGroup : public Route {
  public:
   void Offer(const EventPtr& event, uint64_t position) override;
+  void OfferBefore(const EventPtr& event, uint64_t position,
+                   std::chrono::steady_clock::time_point deadline) override;
   void Add(std::shared_ptr<LiveQueue> member);
   // Returns true when the group is now empty.
   bool Remove(const LiveQueue* member);
@@ -83,6 +93,10 @@ class LiveGroup : public Route {
   uint64_t delivered() const;
 
  private:
+  // The first member from the round-robin point with room, or nullptr
+  // (then next_ names the member whose overflow policy decides).
+  LiveQueue* OfferToRoom(const EventPtr& event);
+
   std::vector<std::shared_ptr<LiveQueue>> members_;
   size_t next_ = 0;
 };

@@ -507,7 +507,8 @@ void LocalMesh::SettleRemoteDurable(
 
 // Peer events are rare next to local ones and each names its routes, so
 // they are matched without the topic cache.
-void LocalMesh::InjectRemote(const std::vector<RemoteEvent>& events) {
+void LocalMesh::InjectRemote(const std::vector<RemoteEvent>& events,
+                             std::chrono::steady_clock::time_point hold_until) {
   std::vector<uint64_t> matched;
   std::lock_guard<std::mutex> lock(mu_);
   if (closed_) return;
@@ -532,7 +533,7 @@ void LocalMesh::InjectRemote(const std::vector<RemoteEvent>& events) {
         case RouteKind::kConsumer:
           break;
       }
-      if (wanted) entry.route->Offer(remote.event, 0);
+      if (wanted) entry.route->OfferBefore(remote.event, 0, hold_until);
     }
   }
 }

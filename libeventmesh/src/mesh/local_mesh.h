@@ -12,6 +12,7 @@
 #define EVENTMESH_SRC_MESH_LOCAL_MESH_H_
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <map>
 #include <memory>
@@ -65,8 +66,11 @@ class LocalMesh : public Mesh {
   // attach, so no change is missed.
   std::vector<Interest> AttachCluster(ClusterHook* hook);
   // Delivers events received from a peer to the live routes they name,
-  // without storing or forwarding them again.
-  void InjectRemote(const std::vector<RemoteEvent>& events);
+  // without storing or forwarding them again. A full kBlock subscription
+  // holds the caller no later than `hold_until`; after that its events
+  // are dropped (and counted) at once.
+  void InjectRemote(const std::vector<RemoteEvent>& events,
+                    std::chrono::steady_clock::time_point hold_until);
 
   // Durable groups across nodes (docs/cluster.md). The cluster adds one
   // remote member per other node with members of durable `name`, to this

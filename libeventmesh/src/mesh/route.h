@@ -8,6 +8,7 @@
 #ifndef EVENTMESH_SRC_MESH_ROUTE_H_
 #define EVENTMESH_SRC_MESH_ROUTE_H_
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -28,6 +29,14 @@ class Route {
   virtual void OfferRun(const std::shared_ptr<Event>* events, size_t count,
                         uint64_t first_position) {
     for (size_t i = 0; i < count; ++i) Offer(events[i], first_position + i);
+  }
+  // As Offer(), but a full queue that holds its publisher back (kBlock)
+  // holds it no later than `deadline`. For callers that must not stall,
+  // such as the cluster link with its heartbeats.
+  virtual void OfferBefore(const EventPtr& event, uint64_t position,
+                           std::chrono::steady_clock::time_point deadline) {
+    (void)deadline;
+    Offer(event, position);
   }
 };
 
