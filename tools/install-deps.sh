@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config ccache clang clang-format
   libclang-rt-14-dev
   libuv1-dev libzmq3-dev cppzmq-dev liblmdb-dev lmdb-utils
-  nlohmann-json3-dev libtomlplusplus-dev libhttp-parser-dev
+  nlohmann-json3-dev libtomlplusplus-dev libhttp-parser-dev libjemalloc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   pybind11-dev python3-pybind11 python3-dev python3-setuptools
   python3-pytest python3-zmq python3-pip
