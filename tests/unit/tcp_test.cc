@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <map>
 #include <mutex>
 #include <set>
 #include <vector>
@@ -528,12 +529,21 @@ class RawClient {
   void Send(FrameType type, uint64_t id, std::string_view body) {
     std::string out;
     AppendFrame(type, id, body, &out);
-    EXPECT_EQ(write(fd_, out.data(), out.size()),
-              static_cast<ssize_t>(out.size()));
+    SendBytes(out);
   }
+  // Several frames in one write, so the server reads them together.
+  void SendBytes(std::string_view bytes) {
+    EXPECT_EQ(write(fd_, bytes.data(), bytes.size()),
+              static_cast<ssize_t>(bytes.size()));
+  }
+  struct Received {
+    FrameType type;
+    uint64_t request_id;
+    std::string body;
+  };
   // Frames received within `wait`.
-  std::vector<std::pair<FrameType, std::string>> Read(milliseconds wait) {
-    std::vector<std::pair<FrameType, std::string>> frames;
+  std::vector<Received> ReadWithIds(milliseconds wait) {
+    std::vector<Received> frames;
     auto deadline = std::chrono::steady_clock::now() + wait;
     char buf[65536];
     while (std::chrono::steady_clock::now() < deadline) {
@@ -541,8 +551,16 @@ class RawClient {
       if (n > 0) decoder_.Append(std::string_view(buf, n));
       Frame frame;
       while (*decoder_.Next(&frame)) {
-        frames.emplace_back(frame.type, std::string(frame.body));
+        frames.push_back(
+            {frame.type, frame.request_id, std::string(frame.body)});
       }
+    }
+    return frames;
+  }
+  std::vector<std::pair<FrameType, std::string>> Read(milliseconds wait) {
+    std::vector<std::pair<FrameType, std::string>> frames;
+    for (Received& r : ReadWithIds(wait)) {
+      frames.emplace_back(r.type, std::move(r.body));
     }
     return frames;
   }
@@ -647,6 +665,97 @@ TEST(Tcp, EachNackInAFrameKeepsItsOwnDelay) {
   EncodeNack({{tokens[0], 0}}, &body);
   raw.Send(FrameType::kNack, 9, body);
   EXPECT_EQ(DeliveredTokens(raw.Read(milliseconds(500))).size(), 1u);
+}
+
+// Publish frames that arrive together are published together, yet each
+// gets its own answer: a bad one fails alone, and frames of other kinds
+// between them keep their place.
+TEST(Tcp, PublishFramesReadTogetherAreAnsweredEachOnItsOwn) {
+  ServedMesh served;
+  Sink sink;
+  auto sub = served.mesh()->Subscribe("each.>", sink.handler());
+  ASSERT_OK(sub.status());
+  RawClient raw(served.server()->address());
+  raw.Read(milliseconds(200));  // welcome
+
+  Event bad_event = MakeEvent("bad");
+  bad_event.type.clear();
+  std::string bytes;
+  AppendPublishFrame(1, 0, "each.a", MakeEvent("0"), &bytes);
+  AppendPublishFrame(2, 0, "each.a", bad_event, &bytes);
+  AppendPublishFrame(3, 0, "each..a", MakeEvent("bad topic"), &bytes);
+  AppendPublishFrame(4, 3, "each.b", MakeEvent("1"), &bytes);  // none
+  AppendFrame(FrameType::kPing, 5, {}, &bytes);
+  AppendPublishFrame(6, 0, "each.a", MakeEvent("2"), &bytes);
+  AppendPublishFrame(7, 9, "each.a", MakeEvent("bad durability"), &bytes);
+  raw.SendBytes(bytes);
+
+  std::map<uint64_t, std::vector<RawClient::Received>> answers;
+  for (auto& frame : raw.ReadWithIds(milliseconds(500))) {
+    answers[frame.request_id].push_back(std::move(frame));
+  }
+  ASSERT_EQ(answers.size(), 7u);
+  for (const auto& [id, frames] : answers) {
+    EXPECT_EQ(frames.size(), 1u) << "request " << id;
+  }
+  auto sequence = [&](uint64_t id) {
+    const RawClient::Received& r = answers[id][0];
+    EXPECT_EQ(r.type, FrameType::kPubAck) << "request " << id;
+    uint64_t value = 0;
+    EXPECT_OK(DecodeVarintBody(r.body, "puback", &value));
+    return value;
+  };
+  EXPECT_EQ(sequence(1), 1u);
+  EXPECT_EQ(sequence(4), 1u);
+  EXPECT_EQ(sequence(6), 2u);
+  EXPECT_EQ(answers[5][0].type, FrameType::kPong);
+  for (uint64_t id : {2, 3, 7}) {
+    ASSERT_EQ(answers[id][0].type, FrameType::kError) << "request " << id;
+    Status error;
+    ASSERT_OK(DecodeError(answers[id][0].body, &error));
+    EXPECT_EQ(error.code(), StatusCode::kInvalidArgument) << error.ToString();
+  }
+
+  ASSERT_TRUE(WaitFor([&] { return sink.size() == 3; }));
+  std::lock_guard<std::mutex> lock(sink.mu);
+  EXPECT_EQ(sink.events[0].data, "0");
+  EXPECT_EQ(sink.events[1].data, "1");
+  EXPECT_EQ(sink.events[1].topic, "each.b");
+  EXPECT_EQ(sink.events[2].data, "2");
+}
+
+// PublishEachAsync through a client (the per-event fallback) and on the
+// server's own mesh (one hand-off) answers each event on its own.
+TEST(Tcp, PublishEachAsyncAnswersEveryEventInOrder) {
+  ServedMesh served;
+  auto client = served.Connect();
+  ASSERT_NE(client, nullptr);
+  for (Mesh* mesh : {client.get(), served.mesh()}) {
+    std::vector<Event> events;
+    for (int i = 0; i < 3; ++i) {
+      events.push_back(MakeEvent(std::to_string(i)));
+      events.back().topic = "many.x";
+    }
+    events[1].topic = "many..x";
+    std::mutex mu;
+    std::vector<Result<uint64_t>> got;
+    bool done = false;
+    mesh->PublishEachAsync(std::move(events),
+                           [&](std::vector<Result<uint64_t>>& results) {
+                             std::lock_guard<std::mutex> lock(mu);
+                             got = results;
+                             done = true;
+                           });
+    ASSERT_TRUE(WaitFor([&] {
+      std::lock_guard<std::mutex> lock(mu);
+      return done;
+    }));
+    ASSERT_EQ(got.size(), 3u);
+    ASSERT_OK(got[0].status());
+    EXPECT_EQ(got[1].status().code(), StatusCode::kInvalidArgument);
+    ASSERT_OK(got[2].status());
+    EXPECT_EQ(*got[2], *got[0] + 1);
+  }
 }
 
 TEST(Tcp, ClientReportsUnreachableServer) {

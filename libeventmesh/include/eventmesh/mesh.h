@@ -257,6 +257,16 @@ class Mesh {
   virtual Result<std::vector<uint64_t>> PublishBatch(
       std::vector<Event> events, const PublishOptions& options = {}) = 0;
 
+  // Publishes each event to its own `topic` field without waiting, each
+  // on its own: unlike PublishBatch, a bad event fails alone and the
+  // others are published. `done` runs once, with one result per event in
+  // the order given, under PublishAsync's rules for its callback. Engines
+  // that store events in groups (every local mesh) take the whole batch in
+  // one hand-off; others publish the events one by one.
+  using PublishEachDone = std::function<void(std::vector<Result<uint64_t>>&)>;
+  virtual void PublishEachAsync(std::vector<Event> events, PublishEachDone done,
+                                const PublishOptions& options = {});
+
   // Delivers events whose topic matches `pattern` to `handler`.
   virtual Result<std::unique_ptr<Subscription>> Subscribe(
       std::string_view pattern, Handler handler,

@@ -353,13 +353,11 @@ Result<std::vector<uint64_t>> LocalMesh::PublishBatch(
   std::vector<std::shared_ptr<Event>> prepared;
   prepared.reserve(holder->size());
   bool any_chosen_id = false;
-  const std::string* checked_topic = nullptr;  // batches share topics
+  const std::string* checked_topic = nullptr;
   for (size_t i = 0; i < holder->size(); ++i) {
     Event& event = (*holder)[i];
-    bool topic_checked =
-        checked_topic != nullptr && *checked_topic == event.topic;
     bool chosen_id;
-    Status s = PrepareInPlace(&event, topic_checked, &chosen_id);
+    Status s = PrepareBatchEvent(&event, &checked_topic, &chosen_id);
     if (!s.ok()) {
       return s.WithContext("event " + std::to_string(i) + " of the batch");
     }
@@ -369,7 +367,6 @@ Result<std::vector<uint64_t>> LocalMesh::PublishBatch(
                              "with Reply()");
     }
     any_chosen_id |= chosen_id;
-    checked_topic = &event.topic;
     prepared.emplace_back(holder, &event);
   }
   if (prepared.empty()) return std::vector<uint64_t>{};
@@ -401,6 +398,70 @@ Result<std::vector<uint64_t>> LocalMesh::PublishBatch(
     sequences.push_back(o.sequence);
   }
   return sequences;
+}
+
+Status LocalMesh::PrepareBatchEvent(Event* event,
+                                    const std::string** checked_topic,
+                                    bool* chosen_id) {
+  bool topic_checked =
+      *checked_topic != nullptr && **checked_topic == event->topic;
+  EM_RETURN_IF_ERROR(PrepareInPlace(event, topic_checked, chosen_id));
+  *checked_topic = &event->topic;
+  return Status::Ok();
+}
+
+void LocalMesh::PublishEachAsync(std::vector<Event> events,
+                                 PublishEachDone done,
+                                 const PublishOptions& options) {
+  // As PublishBatch: one allocation holds the batch, one append stores it.
+  auto holder = std::make_shared<std::vector<Event>>(std::move(events));
+  std::vector<Result<uint64_t>> results(holder->size(),
+                                        Result<uint64_t>(uint64_t{0}));
+  std::vector<std::shared_ptr<Event>> prepared;
+  std::vector<size_t> slots;  // the index in `results` of each prepared
+  prepared.reserve(holder->size());
+  slots.reserve(holder->size());
+  bool any_chosen_id = false;
+  const std::string* checked_topic = nullptr;
+  for (size_t i = 0; i < holder->size(); ++i) {
+    Event& event = (*holder)[i];
+    bool chosen_id;
+    Status s = PrepareBatchEvent(&event, &checked_topic, &chosen_id);
+    if (!s.ok()) {
+      results[i] = s;
+      continue;
+    }
+    std::shared_ptr<Event> shared(holder, &event);
+    if (IsInbox(event.topic)) {  // a reply: not stored (see PublishAsync)
+      std::lock_guard<std::mutex> lock(mu_);
+      DispatchOne(shared, 0);
+      continue;
+    }
+    any_chosen_id |= chosen_id;
+    prepared.push_back(std::move(shared));
+    slots.push_back(i);
+  }
+  if (prepared.empty()) {
+    done(results);
+    return;
+  }
+  std::vector<std::shared_ptr<Event>> batch = prepared;
+  store_->Append(
+      std::move(batch), DurabilityOf(options),
+      [this, prepared = std::move(prepared), slots = std::move(slots),
+       results = std::move(results),
+       done = std::move(done)](std::vector<AppendOutcome>& out) mutable {
+        Dispatch(prepared, out);
+        for (size_t k = 0; k < out.size(); ++k) {
+          if (out[k].status.ok()) {
+            results[slots[k]] = out[k].sequence;
+          } else {
+            results[slots[k]] = out[k].status;
+          }
+        }
+        done(results);
+      },
+      any_chosen_id);
 }
 
 // --- Subscribing ------------------------------------------------------------

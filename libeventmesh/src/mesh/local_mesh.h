@@ -43,6 +43,8 @@ class LocalMesh : public Mesh {
                     const PublishOptions& options) override;
   Result<std::vector<uint64_t>> PublishBatch(
       std::vector<Event> events, const PublishOptions& options) override;
+  void PublishEachAsync(std::vector<Event> events, PublishEachDone done,
+                        const PublishOptions& options) override;
   Result<std::unique_ptr<Subscription>> SubscribeBatch(
       std::string_view pattern, BatchHandler handler,
       const SubscribeOptions& options) override;
@@ -116,6 +118,10 @@ class LocalMesh : public Mesh {
   // The same for an event whose `topic` is set; `topic_checked` skips
   // validating a topic already found valid.
   Status PrepareInPlace(Event* event, bool topic_checked, bool* chosen_id);
+  // PrepareInPlace for the next event of a batch, whose events mostly
+  // share a topic: `*checked_topic` is the last topic found valid.
+  Status PrepareBatchEvent(Event* event, const std::string** checked_topic,
+                           bool* chosen_id);
   Durability DurabilityOf(const PublishOptions& options) const;
   // Offers stored events to their routes. Runs in log order.
   void Dispatch(const std::vector<std::shared_ptr<Event>>& events,

@@ -3,6 +3,8 @@
 #include "eventmesh/mesh.h"
 
 #include <charconv>
+#include <memory>
+#include <mutex>
 #include <random>
 
 #include "eventmesh/clock.h"
@@ -27,6 +29,38 @@ Result<std::unique_ptr<Subscription>> Mesh::Subscribe(
         for (const Delivery& d : batch) handler(d);
       },
       options);
+}
+
+void Mesh::PublishEachAsync(std::vector<Event> events, PublishEachDone done,
+                            const PublishOptions& options) {
+  struct Outcomes {
+    std::mutex mu;
+    std::vector<Result<uint64_t>> results;
+    size_t remaining = 0;
+    PublishEachDone done;
+  };
+  if (events.empty()) {
+    std::vector<Result<uint64_t>> none;
+    done(none);
+    return;
+  }
+  auto outcomes = std::make_shared<Outcomes>();
+  outcomes->results.assign(events.size(), Result<uint64_t>(uint64_t{0}));
+  outcomes->remaining = events.size();
+  outcomes->done = std::move(done);
+  for (size_t i = 0; i < events.size(); ++i) {
+    std::string topic = events[i].topic;
+    PublishAsync(
+        topic, std::move(events[i]),
+        [outcomes, i](const Result<uint64_t>& result) {
+          std::unique_lock<std::mutex> lock(outcomes->mu);
+          outcomes->results[i] = result;
+          if (--outcomes->remaining != 0) return;
+          lock.unlock();
+          outcomes->done(outcomes->results);
+        },
+        options);
+  }
 }
 
 Status Mesh::Reply(const Event& request, Event reply) {

@@ -1,6 +1,7 @@
 #include "net/tcp_server.h"
 
 #include <deque>
+#include <optional>
 
 #include "eventmesh/clock.h"
 #include "eventmesh/topic.h"
@@ -9,6 +10,12 @@
 #include "util/log_internal.h"
 
 namespace eventmesh::net {
+namespace {
+
+// The most publish frames of one read handed to the mesh at once.
+constexpr size_t kMaxGatheredPublishes = 1024;
+
+}  // namespace
 
 // --- Worker ----------------------------------------------------------------
 
@@ -102,6 +109,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Status HandleFrame(const Frame& frame);
   Status HandleHello(const Frame& frame);
   Status HandlePublish(const Frame& frame);
+  // Publishes the publish frames gathered since the last call in one
+  // hand-off to the mesh.
+  void PublishGathered();
   Status HandlePublishBatch(const Frame& frame);
   Status HandleSubscribe(const Frame& frame);
   Status HandleUnsubscribe(const Frame& frame);
@@ -123,8 +133,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void CutOffLocked(const Status& status);
   size_t PendingBytesLocked() const;
 
-  // Mesh threads: a publish completed; deliveries arrived.
-  void OnPublished(uint64_t request_id, const Result<uint64_t>& result);
+  // Mesh threads: publishes completed; deliveries arrived.
+  void OnPublished(const std::vector<uint64_t>& request_ids,
+                   const std::vector<Result<uint64_t>>& results);
   void OnDeliveries(const std::shared_ptr<ServerSub>& sub,
                     const std::vector<Delivery>& deliveries);
   void SendWithinCreditLocked(ServerSub* sub);
@@ -159,6 +170,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   int64_t last_write_ = 0;
   std::string writing_;  // the bytes of the write in progress
   std::unordered_map<uint64_t, std::shared_ptr<ServerSub>> subs_;
+  // Publish frames of the current read, not yet handed to the mesh: the
+  // events, their request ids and their common durability.
+  std::vector<Event> gathered_;
+  std::vector<uint64_t> gathered_ids_;
+  std::optional<Durability> gathered_durability_;
 
   // Shared with mesh and worker threads.
   mutable std::mutex mu_;
@@ -229,16 +245,21 @@ void Connection::HandleBytes(const char* data, size_t size) {
   while (!closing_ && !close_after_flush_) {
     Result<bool> next = decoder_.Next(&frame);
     if (!next.ok()) {
+      PublishGathered();
       FailAndClose(next.status());
       break;
     }
     if (!*next) break;
+    // Publishes stay in order with everything else the client sends.
+    if (frame.type != FrameType::kPublish) PublishGathered();
     Status status = HandleFrame(frame);
     if (!status.ok()) {
+      PublishGathered();
       FailAndClose(status);
       break;
     }
   }
+  PublishGathered();
   Flush();
   ApplyBackpressure();
 }
@@ -346,45 +367,54 @@ Status Connection::HandlePublish(const Frame& frame) {
     ReplyError(frame.request_id, status);
     return Status::Ok();
   }
-  server_->PublishStarted();
-  uint64_t id = frame.request_id;
-  server_->mesh()->PublishAsync(
-      body.topic, std::move(event),
-      [self = shared_from_this(), id](const Result<uint64_t>& result) {
-        self->OnPublished(id, result);
-      },
-      options);
+  if (!gathered_.empty() && gathered_durability_ != options.durability) {
+    PublishGathered();
+  }
+  gathered_durability_ = options.durability;
+  gathered_.push_back(std::move(event));
+  gathered_ids_.push_back(frame.request_id);
+  if (gathered_.size() >= kMaxGatheredPublishes) PublishGathered();
   return Status::Ok();
 }
 
-void Connection::OnPublished(uint64_t request_id,
-                             const Result<uint64_t>& result) {
+void Connection::PublishGathered() {
+  if (gathered_.empty()) return;
+  PublishOptions options;
+  options.durability = gathered_durability_;
+  std::vector<Event> events;
+  events.swap(gathered_);
+  std::vector<uint64_t> ids;
+  ids.swap(gathered_ids_);
+  gathered_.reserve(events.size());
+  gathered_ids_.reserve(ids.size());
+  server_->PublishStarted();
+  server_->mesh()->PublishEachAsync(
+      std::move(events),
+      [self = shared_from_this(),
+       ids = std::move(ids)](std::vector<Result<uint64_t>>& results) {
+        self->OnPublished(ids, results);
+      },
+      options);
+}
+
+void Connection::OnPublished(const std::vector<uint64_t>& request_ids,
+                             const std::vector<Result<uint64_t>>& results) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (result.ok()) {
-      // Encoded straight into the output: no temporary per ack.
-      if (!closed_) {
-        size_t start = BeginFrame(FrameType::kPubAck, request_id, &out_);
-        EncodeVarintBody(*result, &out_);
+    for (size_t i = 0; i < results.size(); ++i) {
+      if (!results[i].ok()) {
+        AppendErrorLocked(request_ids[i], results[i].status());
+      } else if (!closed_) {
+        // Encoded straight into the output: no temporary per ack.
+        size_t start = BeginFrame(FrameType::kPubAck, request_ids[i], &out_);
+        EncodeVarintBody(*results[i], &out_);
         FinishFrame(start, &out_);
-        ScheduleFlushLocked();
       }
-    } else {
-      AppendErrorLocked(request_id, result.status());
     }
+    if (!closed_) ScheduleFlushLocked();
   }
   server_->PublishFinished();
 }
-
-namespace {
-// Collects the outcomes of one publish_batch frame.
-struct BatchState {
-  std::mutex mu;
-  std::vector<uint64_t> sequences;
-  size_t remaining = 0;
-  Status first_error;
-};
-}  // namespace
 
 Status Connection::HandlePublishBatch(const Frame& frame) {
   PublishBatchBody body;
@@ -405,39 +435,35 @@ Status Connection::HandlePublishBatch(const Frame& frame) {
     ReplyError(frame.request_id, status);
     return Status::Ok();
   }
-  auto state = std::make_shared<BatchState>();
-  state->sequences.resize(events.size());
-  state->remaining = events.size();
   uint64_t id = frame.request_id;
   server_->PublishStarted();
-  for (size_t i = 0; i < events.size(); ++i) {
-    std::string topic = events[i].topic;
-    server_->mesh()->PublishAsync(
-        topic, std::move(events[i]),
-        [self = shared_from_this(), state, i, id](const Result<uint64_t>& r) {
-          std::unique_lock<std::mutex> lock(state->mu);
-          if (r.ok()) {
-            state->sequences[i] = *r;
-          } else if (state->first_error.ok()) {
-            state->first_error =
-                r.status().WithContext("event " + std::to_string(i));
+  server_->mesh()->PublishEachAsync(
+      std::move(events),
+      [self = shared_from_this(), id](std::vector<Result<uint64_t>>& results) {
+        std::vector<uint64_t> sequences;
+        sequences.reserve(results.size());
+        Status first_error;
+        for (size_t i = 0; i < results.size() && first_error.ok(); ++i) {
+          if (results[i].ok()) {
+            sequences.push_back(*results[i]);
+          } else {
+            first_error =
+                results[i].status().WithContext("event " + std::to_string(i));
           }
-          if (--state->remaining != 0) return;
-          lock.unlock();
-          std::string out;
-          {
-            std::lock_guard<std::mutex> conn_lock(self->mu_);
-            if (state->first_error.ok()) {
-              EncodeSequences(state->sequences, &out);
-              self->AppendLocked(FrameType::kPubAckBatch, id, out);
-            } else {
-              self->AppendErrorLocked(id, state->first_error);
-            }
+        }
+        std::string out;
+        {
+          std::lock_guard<std::mutex> lock(self->mu_);
+          if (first_error.ok()) {
+            EncodeSequences(sequences, &out);
+            self->AppendLocked(FrameType::kPubAckBatch, id, out);
+          } else {
+            self->AppendErrorLocked(id, first_error);
           }
-          self->server_->PublishFinished();
-        },
-        options);
-  }
+        }
+        self->server_->PublishFinished();
+      },
+      options);
   return Status::Ok();
 }
 
