@@ -238,6 +238,37 @@ TEST_F(HttpServerTest, PipelinedResponsesComeInRequestOrder) {
   EXPECT_EQ(health, 4);
 }
 
+// Publish requests read together are published together, yet each gets
+// its own answer in its own place: a bad one fails alone.
+TEST_F(HttpServerTest, PipelinedPublishesAreAnsweredEachOnItsOwn) {
+  StartServer();
+  Client c(port());
+  c.Send(BinaryPublish("each", "a", "0") + BinaryPublish("each..x", "b", "1") +
+         BinaryPublish("each", "c", "2", "?durability=none") +
+         BinaryPublish("each", "d", "3"));
+  std::string all = c.ReadResponses(4);
+  std::vector<std::string> answers;
+  for (size_t at = all.find("HTTP/1.1 "); at != std::string::npos;) {
+    size_t next = all.find("HTTP/1.1 ", at + 1);
+    answers.push_back(
+        all.substr(at, next == std::string::npos ? next : next - at));
+    at = next;
+  }
+  ASSERT_EQ(answers.size(), 4u) << all;
+  EXPECT_EQ(StatusOf(answers[0]), 200) << answers[0];
+  EXPECT_NE(answers[0].find(R"("sequence":1)"), std::string::npos);
+  EXPECT_EQ(StatusOf(answers[1]), 400) << answers[1];
+  EXPECT_NE(answers[1].find("each..x"), std::string::npos) << answers[1];
+  EXPECT_NE(answers[2].find(R"("sequence":2)"), std::string::npos)
+      << answers[2];
+  EXPECT_NE(answers[3].find(R"("sequence":3)"), std::string::npos)
+      << answers[3];
+  auto stored = mesh_->Read("each", 1, 10);
+  ASSERT_TRUE(stored.ok());
+  ASSERT_EQ(stored->size(), 3u);
+  EXPECT_EQ((*stored)[2].data, "3");
+}
+
 TEST_F(HttpServerTest, OversizedBodyGets413AndOtherConnectionsGoOn) {
   HttpOptions options;
   options.limits.max_body_bytes = 100;

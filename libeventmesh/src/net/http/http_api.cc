@@ -21,6 +21,9 @@ std::string Dump(const json& j) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+// The most single-event publish requests handed to the mesh at once.
+constexpr size_t kMaxGatheredPublishes = 1024;
+
 double SecondsSince(int64_t start_nanos) {
   return static_cast<double>(MonotonicNanos() - start_nanos) / 1e9;
 }
@@ -209,23 +212,15 @@ void HttpApi::Publish(const Exchange& ex, Request& req, std::string topic) {
     server->stats().publish_latency->Observe(SecondsSince(ex.started_nanos));
   };
   if (*mode != BindingMode::kBatch) {
-    // One event: the ack comes back through the inbox, batched with others.
-    auto core = server_->inbox().core();
-    std::string id = events[0].id;
-    server_->mesh()->PublishAsync(
-        topic, std::move(events[0]),
-        [core, server = server_, ex, topic, id,
-         done_stats](const Result<uint64_t>& result) {
-          core->Post([server, ex, topic, id, done_stats, result] {
-            if (!result.ok()) {
-              return server->Respond(ex, ErrorResponse(result.status()));
-            }
-            done_stats();
-            json j = {{"topic", topic}, {"sequence", *result}, {"id", id}};
-            server->Respond(ex, Response::Json(200, Dump(j)));
-          });
-        },
-        options);
+    // One event: gathered with the other publish requests of this read.
+    if (!gathered_.empty() && gathered_durability_ != options.durability) {
+      PublishGathered();
+    }
+    gathered_durability_ = options.durability;
+    events[0].topic = topic;
+    gathered_.push_back({ex, std::move(topic), events[0].id, bytes});
+    gathered_events_.push_back(std::move(events[0]));
+    if (gathered_.size() >= kMaxGatheredPublishes) PublishGathered();
     return;
   }
   for (Event& e : events) e.topic = topic;
@@ -239,6 +234,41 @@ void HttpApi::Publish(const Exchange& ex, Request& req, std::string topic) {
     json j = {{"topic", topic}, {"sequences", *result}, {"ids", ids}};
     return Response::Json(200, Dump(j));
   });
+}
+
+// One hand-off for the batch; the answers come back through the inbox,
+// all in one task.
+void HttpApi::PublishGathered() {
+  if (gathered_.empty()) return;
+  PublishOptions options;
+  options.durability = gathered_durability_;
+  std::vector<Event> events;
+  events.swap(gathered_events_);
+  std::vector<GatheredPublish> requests;
+  requests.swap(gathered_);
+  auto core = server_->inbox().core();
+  server_->mesh()->PublishEachAsync(
+      std::move(events),
+      [core, server = server_,
+       requests = std::move(requests)](std::vector<Result<uint64_t>>& results) {
+        core->Post([server, requests, results = std::move(results)] {
+          for (size_t i = 0; i < requests.size(); ++i) {
+            const GatheredPublish& r = requests[i];
+            if (!results[i].ok()) {
+              server->Respond(r.exchange, ErrorResponse(results[i].status()));
+              continue;
+            }
+            server->stats().published->Inc(1);
+            server->stats().published_bytes->Inc(r.bytes);
+            server->stats().publish_latency->Observe(
+                SecondsSince(r.exchange.started_nanos));
+            json j = {
+                {"topic", r.topic}, {"sequence", *results[i]}, {"id", r.id}};
+            server->Respond(r.exchange, Response::Json(200, Dump(j)));
+          }
+        });
+      },
+      options);
 }
 
 void HttpApi::ReadEvents(const Exchange& ex, const Request& req,

@@ -10,9 +10,12 @@
 #define EVENTMESH_SRC_NET_HTTP_HTTP_API_H_
 
 #include <memory>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
+#include "eventmesh/mesh.h"
 #include "net/http/http_message.h"
 #include "net/http/http_server.h"
 #include "util/metrics.h"
@@ -37,6 +40,10 @@ class HttpApi {
   void Tick();
 
   void Handle(const Exchange& exchange, Request request);
+  // Publishes the single-event publish requests gathered since the last
+  // call in one hand-off to the mesh. The server calls it at the end of
+  // each loop callback (HttpServer::FlushDirty).
+  void PublishGathered();
   // Samples from Mesh::Stats(), Groups() and Topics(); blocking, so only
   // rendered on a worker thread.
   void CollectMeshMetrics(metrics::SampleWriter* out);
@@ -65,7 +72,18 @@ class HttpApi {
   void Respond(const Exchange& ex, Response response);
   void MethodNotAllowed(const Exchange& ex, std::string_view allowed);
 
+  // A single-event publish request waiting for PublishGathered().
+  struct GatheredPublish {
+    Exchange exchange;
+    std::string topic;
+    std::string id;
+    uint64_t bytes = 0;
+  };
+
   HttpServer* server_;
+  std::vector<Event> gathered_events_;
+  std::vector<GatheredPublish> gathered_;
+  std::optional<Durability> gathered_durability_;
   std::unique_ptr<EventStreams> streams_;
   std::unique_ptr<Replies> replies_;
   std::unique_ptr<Webhooks> webhooks_;

@@ -286,6 +286,7 @@ void HttpServer::MarkDirty(Connection* connection) {
 }
 
 void HttpServer::FlushDirty() {
+  api_->PublishGathered();
   std::vector<uint64_t> ids;
   ids.swap(dirty_);
   for (uint64_t id : ids) {

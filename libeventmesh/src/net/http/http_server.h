@@ -145,8 +145,9 @@ class HttpServer {
   void Dispatch(Connection* connection, const Exchange& exchange,
                 Request request);
   void MarkDirty(Connection* connection);
-  // Writes the output every connection gathered; called at the end of
-  // each loop callback that may have produced some.
+  // Publishes what the requests handled since the last call gathered,
+  // then writes the output every connection gathered; called at the end
+  // of each loop callback that may have produced some.
   void FlushDirty();
   void OnConnectionClosed(uint64_t id);
   void CountResponse(int status);
