@@ -132,11 +132,12 @@ class MemoryStore final : public Store {
   Status Close() override;
 
  private:
+  // `dedup_hash` is the event's DedupHash, or 0 when duplicates are
+  // neither looked for nor remembered.
   AppendOutcome AppendOneLocked(const std::shared_ptr<Event>& event,
-                                int64_t now, bool check_duplicates,
+                                int64_t now, uint64_t dedup_hash,
                                 TopicLog** last_topic);
-  bool FindDuplicateLocked(const Event& event, int64_t now,
-                           AppendOutcome* outcome);
+  bool FindDuplicateLocked(uint64_t dedup_hash, AppendOutcome* outcome);
   TopicLog& TopicFor(const std::string& topic);
   void EnforceRuleLocked(TopicLog& topic, int64_t now);
   void RemoveOldestLocked(TopicLog& topic);
@@ -174,6 +175,7 @@ class MemoryStore final : public Store {
   uint64_t appended_ = 0;
   uint64_t duplicates_ = 0;
   std::vector<EventPtr> retired_;  // removed, not yet destroyed
+  std::vector<uint64_t> hashes_;   // Append's dedup hashes, reused
 
   Reclaimer reclaimer_;  // last: destroyed first, freeing what it holds
 };
@@ -192,11 +194,27 @@ void MemoryStore::Append(std::vector<std::shared_ptr<Event>> events,
     std::lock_guard<std::mutex> lock(mu_);
     Status open = CheckOpenLocked();
     int64_t now = std::max(WallNanos(), last_stored_at_);
+    // The dedup table outgrows the caches: hash the batch first and load
+    // each event's slot a few events before it is looked up.
+    constexpr size_t kAhead = 8;
+    bool dedup =
+        open.ok() && check_duplicates && options_.dedup_window.count() > 0;
+    hashes_.assign(events.size(), 0);
+    if (dedup) {
+      PruneDedupLocked(now);
+      for (size_t i = 0; i < events.size(); ++i) {
+        hashes_[i] = DedupHash(events[i]->source, events[i]->id);
+        if (i < kAhead) dedup_.Prefetch(hashes_[i]);
+      }
+    }
     TopicLog* last_topic = nullptr;  // batches mostly share one topic
     for (size_t i = 0; i < events.size(); ++i) {
-      outcomes[i] = open.ok() ? AppendOneLocked(events[i], now,
-                                                check_duplicates, &last_topic)
-                              : AppendOutcome{open, 0, 0, false};
+      if (dedup && i + kAhead < events.size()) {
+        dedup_.Prefetch(hashes_[i + kAhead]);
+      }
+      outcomes[i] =
+          open.ok() ? AppendOneLocked(events[i], now, hashes_[i], &last_topic)
+                    : AppendOutcome{open, 0, 0, false};
     }
     if (open.ok()) {
       last_stored_at_ = now;
@@ -219,12 +237,12 @@ void MemoryStore::ReclaimRetired(bool all) {
 }
 
 AppendOutcome MemoryStore::AppendOneLocked(const std::shared_ptr<Event>& event,
-                                           int64_t now, bool check_duplicates,
+                                           int64_t now, uint64_t dedup_hash,
                                            TopicLog** last_topic) {
   AppendOutcome outcome;
   outcome.status = CheckAppendable(*event);
   if (!outcome.status.ok()) return outcome;
-  if (check_duplicates && FindDuplicateLocked(*event, now, &outcome)) {
+  if (dedup_hash != 0 && FindDuplicateLocked(dedup_hash, &outcome)) {
     return outcome;
   }
 
@@ -241,9 +259,8 @@ AppendOutcome MemoryStore::AppendOneLocked(const std::shared_ptr<Event>& event,
   log_.push_back({next_position_++, event});
   ++appended_;
 
-  if (check_duplicates && options_.dedup_window.count() > 0) {
-    dedup_.Insert({DedupHash(event->source, event->id), log_.back().position,
-                   event->sequence, topic.id},
+  if (dedup_hash != 0) {
+    dedup_.Insert({dedup_hash, log_.back().position, event->sequence, topic.id},
                   now);
   }
   EnforceRuleLocked(topic, now);
@@ -254,12 +271,9 @@ AppendOutcome MemoryStore::AppendOneLocked(const std::shared_ptr<Event>& event,
 
 // True (filling `*outcome`) when the event's source and id were stored
 // within the dedup window.
-bool MemoryStore::FindDuplicateLocked(const Event& event, int64_t now,
+bool MemoryStore::FindDuplicateLocked(uint64_t dedup_hash,
                                       AppendOutcome* outcome) {
-  if (options_.dedup_window.count() == 0) return false;
-  PruneDedupLocked(now);
-  const DedupTable::Entry* found =
-      dedup_.Find(DedupHash(event.source, event.id));
+  const DedupTable::Entry* found = dedup_.Find(dedup_hash);
   if (found == nullptr) return false;
   outcome->sequence = found->sequence;
   outcome->position = found->position;
