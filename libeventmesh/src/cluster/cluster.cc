@@ -19,6 +19,7 @@
 #include "mesh/local_mesh.h"
 #include "topic/subscription_index.h"
 #include "util/log_internal.h"
+#include "util/thread_name.h"
 
 namespace eventmesh::cluster {
 namespace {
@@ -425,6 +426,7 @@ void Cluster::Impl::Stop() {
 // --- The link thread --------------------------------------------------------
 
 void Cluster::Impl::Run() {
+  NameThisThread("em-cluster");
   auto next_tick = SteadyClock::now();
   while (!stopping_.load()) {
     auto now = SteadyClock::now();

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "eventmesh/clock.h"
+#include "util/thread_name.h"
 
 namespace eventmesh {
 namespace {
@@ -107,6 +108,7 @@ void CallbackPool::RunOne(std::shared_ptr<Task> task) {
 }
 
 void CallbackPool::WorkerLoop() {
+  NameThisThread("em-callback");
   while (std::shared_ptr<Task> task = Next()) RunOne(std::move(task));
 }
 

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "eventmesh/clock.h"
+#include "util/thread_name.h"
 
 namespace eventmesh {
 
@@ -24,6 +25,7 @@ void Timer::At(int64_t deadline_nanos, const std::shared_ptr<Task>& task) {
 }
 
 void Timer::Loop() {
+  NameThisThread("em-timer");
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
     if (heap_.empty()) {

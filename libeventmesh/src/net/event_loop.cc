@@ -3,6 +3,8 @@
 #include <condition_variable>
 #include <cstring>
 
+#include "util/thread_name.h"
+
 namespace eventmesh::net {
 
 EventLoop::EventLoop() {
@@ -29,7 +31,7 @@ Status EventLoop::Start(std::string name) {
   running_.store(true, std::memory_order_release);
   thread_ = std::thread([this, name = std::move(name)] {
     thread_id_.store(std::this_thread::get_id());
-    pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+    NameThisThread(name);
     uv_run(&loop_, UV_RUN_DEFAULT);
   });
   return Status::Ok();

@@ -14,6 +14,7 @@
 #include "net/frame.h"
 #include "net/protocol.h"
 #include "util/log_internal.h"
+#include "util/thread_name.h"
 
 namespace eventmesh {
 namespace net {
@@ -82,7 +83,7 @@ class CallbackThread {
 
  private:
   void Run() {
-    pthread_setname_np(pthread_self(), "em-tcp-callback");
+    NameThisThread("em-tcp-callback");
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
       cv_.wait(lock, [&] { return stopping_ || !tasks_.empty(); });

@@ -8,6 +8,7 @@
 #include "eventmesh/version.h"
 #include "net/protocol.h"
 #include "util/log_internal.h"
+#include "util/thread_name.h"
 
 namespace eventmesh::net {
 namespace {
@@ -42,7 +43,7 @@ void Worker::Stop() {
 }
 
 void Worker::Run() {
-  pthread_setname_np(pthread_self(), "em-net-worker");
+  NameThisThread("em-net-worker");
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     cv_.wait(lock, [&] { return stopping_ || !tasks_.empty(); });

@@ -48,6 +48,7 @@
 #include "store/log_format.h"
 #include "store/store_common.h"
 #include "util/log_internal.h"
+#include "util/thread_name.h"
 
 namespace eventmesh {
 namespace {
@@ -832,6 +833,7 @@ void LmdbStore::FailInline(Op& op, const Status& status) {
 // The writer thread
 
 void LmdbStore::WriterLoop() {
+  NameThisThread("em-store-writer");
   tls_writer_of = this;
   std::vector<Op> group;
   for (;;) {

@@ -22,6 +22,7 @@
 #include "eventmesh/topic.h"
 #include "store/dedup_table.h"
 #include "store/store_common.h"
+#include "util/thread_name.h"
 
 namespace eventmesh {
 namespace {
@@ -81,6 +82,7 @@ class Reclaimer {
 
  private:
   void Loop() {
+    NameThisThread("em-reclaimer");
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
       cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
