@@ -218,7 +218,7 @@ class FastDecoder {
               String(&e->specversion) && String(&e->subject) &&
               String(&e->time) && String(&e->datacontenttype) &&
               String(&e->dataschema) && Varint(&extensions) &&
-              extensions == 0 && String(&e->data);
+              Extensions(extensions, e) && String(&e->data);
     e->stored_at_nanos = UnZigZag(stored_at);
     return ok && p_ == end_;
   }
@@ -244,6 +244,17 @@ class FastDecoder {
     return false;
   }
 
+  // Like ReadExtensions: each takes at least two bytes, which bounds
+  // `count` before anything is reserved for it.
+  bool Extensions(uint64_t count, Event* e) {
+    if (count > static_cast<size_t>(end_ - p_) / 2) return false;
+    e->extensions.resize(static_cast<size_t>(count));
+    for (auto& [name, value] : e->extensions) {
+      if (!String(&name) || !String(&value)) return false;
+    }
+    return true;
+  }
+
   bool String(std::string* value) {
     uint64_t n = 0;
     if (!Varint(&n) || n > static_cast<size_t>(end_ - p_)) return false;
@@ -259,7 +270,7 @@ class FastDecoder {
 };
 
 bool FastDecode(std::string_view bytes, Event* e) {
-  // Extensions, and the size limit, take the careful path.
+  // Oversized input takes the careful path, which names the limit.
   if (bytes.size() > kMaxEncodedEventSize) return false;
   return FastDecoder(bytes).Decode(e);
 }
