@@ -229,8 +229,8 @@ class Cluster::Impl : public ClusterHook {
   void SampleLoad(SteadyClock::time_point now);
   void OnTick(SteadyClock::time_point now);
   void DrainRouter();
-  void HandleMessage(const Message& m, Inbound* inbound);
-  void HandleDurableEvents(Peer* peer, const Message& m, Inbound* inbound);
+  void HandleMessage(Message& m, Inbound* inbound);
+  void HandleDurableEvents(Peer* peer, Message& m, Inbound* inbound);
   void DeliverInbound(Inbound* inbound);
   void RunDurableActions();
   void AddRemoteMember(const std::string& peer, const Interest& interest);
@@ -631,7 +631,8 @@ Cluster::Impl::Peer* Cluster::Impl::PeerFor(const Header& header,
   return peer;
 }
 
-void Cluster::Impl::HandleMessage(const Message& m, Inbound* inbound) {
+// Takes the events out of `m`.
+void Cluster::Impl::HandleMessage(Message& m, Inbound* inbound) {
   if (m.header.node_id == node_id_) return;  // a seed that is this node
   auto now = SteadyClock::now();
   Peer* peer = PeerFor(m.header, now);
@@ -656,11 +657,11 @@ void Cluster::Impl::HandleMessage(const Message& m, Inbound* inbound) {
       return;
     case MessageType::kEvents:
       MarkHeard(peer, now);
-      for (const WireEvent& e : m.events) {
+      for (WireEvent& e : m.events) {
         RemoteEvent r;
-        r.event = std::make_shared<Event>(e.event);
+        r.event = std::make_shared<Event>(std::move(e.event));
         r.broadcast = e.broadcast;
-        r.groups = e.groups;
+        r.groups = std::move(e.groups);
         inbound->events.push_back(std::move(r));
       }
       peer->events_received += m.events.size();
@@ -678,11 +679,11 @@ void Cluster::Impl::HandleMessage(const Message& m, Inbound* inbound) {
 
 // Deliveries of the peer's consumers to our members; each carries an
 // acker that sends its ack back to the peer.
-void Cluster::Impl::HandleDurableEvents(Peer* peer, const Message& m,
+void Cluster::Impl::HandleDurableEvents(Peer* peer, Message& m,
                                         Inbound* inbound) {
   std::map<std::string, size_t> slot;  // durable name -> index in inbound
   std::map<std::string, std::shared_ptr<detail::Acker>> ackers;
-  for (const DurableDelivery& d : m.deliveries) {
+  for (DurableDelivery& d : m.deliveries) {
     auto [it, fresh] = slot.emplace(d.durable, inbound->deliveries.size());
     if (fresh) {
       inbound->deliveries.emplace_back(d.durable, std::vector<Delivery>{});
@@ -690,8 +691,8 @@ void Cluster::Impl::HandleDurableEvents(Peer* peer, const Message& m,
           std::make_shared<RemoteAcker>(ack_gate_, peer->id, d.durable);
     }
     inbound->deliveries[it->second].second.emplace_back(
-        std::make_shared<Event>(d.event), d.attempt, ackers[d.durable],
-        d.position);
+        std::make_shared<Event>(std::move(d.event)), d.attempt,
+        ackers[d.durable], d.position);
   }
   peer->events_received += m.deliveries.size();
 }

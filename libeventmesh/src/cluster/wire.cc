@@ -1,5 +1,7 @@
 #include "cluster/wire.h"
 
+#include "event/binary_codec.h"
+
 namespace eventmesh::cluster {
 namespace {
 
@@ -146,6 +148,8 @@ Status DecodeInterest(std::string_view frame, InterestUpdate* update) {
   return r.status();
 }
 
+// `out` (and below, `out` of DecodeDurableEvent) is default-constructed:
+// its event is decoded in place.
 Status DecodeEvent(std::string_view frame, WireEvent* out) {
   Reader r(frame, "event");
   uint8_t flags = r.Byte("flags");
@@ -155,9 +159,8 @@ Status DecodeEvent(std::string_view frame, WireEvent* out) {
     out->groups.push_back(r.String("group"));
   }
   if (!r.ok()) return r.status();
-  Result<Event> event = DecodeBinary(r.Rest());
-  if (!event.ok()) return event.status().WithContext("cluster message: event");
-  out->event = std::move(event).value();
+  Status decoded = internal::DecodeBinaryInto(r.Rest(), &out->event);
+  if (!decoded.ok()) return decoded.WithContext("cluster message: event");
   return Status::Ok();
 }
 
@@ -172,11 +175,10 @@ Status DecodeDurableEvent(std::string_view frame, DurableDelivery* out) {
   }
   out->attempt = static_cast<uint32_t>(attempt);
   if (!r.ok()) return r.status();
-  Result<Event> event = DecodeBinary(r.Rest());
-  if (!event.ok()) {
-    return event.status().WithContext("cluster message: durable event");
+  Status decoded = internal::DecodeBinaryInto(r.Rest(), &out->event);
+  if (!decoded.ok()) {
+    return decoded.WithContext("cluster message: durable event");
   }
-  out->event = std::move(event).value();
   return Status::Ok();
 }
 
@@ -318,17 +320,17 @@ Result<Message> DecodeMessage(const std::vector<std::string_view>& frames) {
       EM_RETURN_IF_ERROR(expect_frames(1));
       return m;
     case MessageType::kEvents:
+      // Each decoded in its place: an event is too big to move cheaply.
+      m.events.reserve(frames.size() - 1);
       for (size_t i = 1; i < frames.size(); ++i) {
-        WireEvent e;
-        EM_RETURN_IF_ERROR(DecodeEvent(frames[i], &e));
-        m.events.push_back(std::move(e));
+        EM_RETURN_IF_ERROR(DecodeEvent(frames[i], &m.events.emplace_back()));
       }
       return m;
     case MessageType::kDurableEvents:
+      m.deliveries.reserve(frames.size() - 1);
       for (size_t i = 1; i < frames.size(); ++i) {
-        DurableDelivery d;
-        EM_RETURN_IF_ERROR(DecodeDurableEvent(frames[i], &d));
-        m.deliveries.push_back(std::move(d));
+        EM_RETURN_IF_ERROR(
+            DecodeDurableEvent(frames[i], &m.deliveries.emplace_back()));
       }
       return m;
     case MessageType::kDurableAcks:

@@ -8,6 +8,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "event/binary_codec.h"
 #include "eventmesh/clock.h"
 #include "eventmesh/version.h"
 #include "net/event_loop.h"
@@ -586,12 +587,12 @@ void RemoteMesh::HandleDeliver(const Frame& frame) {
   auto events = std::make_shared<std::vector<Event>>();
   events->reserve(body.items.size());
   for (const DeliveryItem& item : body.items) {
-    Result<Event> event = DecodeBinary(item.event);
-    if (!event.ok()) {
-      LinkDown(event.status().WithContext("a delivery from " + address_));
+    Status decoded =
+        internal::DecodeBinaryInto(item.event, &events->emplace_back());
+    if (!decoded.ok()) {
+      LinkDown(decoded.WithContext("a delivery from " + address_));
       return;
     }
-    events->push_back(std::move(event).value());
   }
   std::vector<Delivery> deliveries;
   std::vector<uint64_t> tokens;

@@ -3,6 +3,7 @@
 #include <deque>
 #include <optional>
 
+#include "event/binary_codec.h"
 #include "eventmesh/clock.h"
 #include "eventmesh/topic.h"
 #include "eventmesh/version.h"
@@ -346,11 +347,12 @@ Status Connection::HandleHello(const Frame& frame) {
 // --- publishing --------------------------------------------------------------
 
 namespace {
-// Decodes and checks one event to publish; errors answer the request.
+// Decodes and checks one event to publish into `*event`, which is
+// default-constructed; errors answer the request.
 Status PrepareEvent(std::string_view topic, std::string_view bytes,
                     Event* event) {
   EM_RETURN_IF_ERROR(ValidateTopic(topic));
-  EM_ASSIGN_OR_RETURN(*event, DecodeBinary(bytes));
+  EM_RETURN_IF_ERROR(internal::DecodeBinaryInto(bytes, event));
   event->topic.assign(topic);
   return Status::Ok();
 }
