@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "eventmesh/mesh.h"
 #include "eventmesh/store.h"
 
 namespace eventmesh {
@@ -302,11 +303,12 @@ void BM_StoreReplay(benchmark::State& state) {
   size_t delivered = 0;
   for (auto _ : state) {
     uint64_t next = 0;
+    const size_t batch = static_cast<size_t>(state.range(0));
     std::vector<LogRecord> records;
-    records.reserve(10000);
+    records.reserve(batch);
     for (;;) {
       records.clear();
-      Status s = (*store)->Read(next, ">", 10000, 10000, &records, &next);
+      Status s = (*store)->Read(next, ">", batch, batch, &records, &next);
       if (!s.ok()) {
         state.SkipWithError(s.ToString().c_str());
         return;
@@ -321,9 +323,61 @@ void BM_StoreReplay(benchmark::State& state) {
   (*store)->Close().IgnoreError();
 }
 BENCHMARK(BM_StoreReplay)
+    ->Arg(10000)
+    ->Arg(1000)
+    ->Arg(100)
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
+
+// What an application sees: a durable subscription from the earliest
+// position over the same store, acknowledging as its handler returns.
+void BM_DurableReplay(benchmark::State& state) {
+  ReplayFixture& fixture = Replay();
+  MeshOptions options;
+  options.durability = Durability::kNone;
+  auto mesh = Mesh::Open(fixture.dir.path(), options);
+  if (!mesh.ok()) {
+    state.SkipWithError(mesh.status().ToString().c_str());
+    return;
+  }
+  static int run = 0;
+  std::atomic<uint64_t> delivered{0};
+  double seconds = 0;
+  for (auto _ : state) {
+    delivered.store(0);
+    SubscribeOptions sub_options;
+    sub_options.durable = "replay-" + std::to_string(++run);
+    sub_options.start = StartPosition::Earliest();
+    auto start = Clock::now();
+    auto sub = (*mesh)->SubscribeBatch(
+        ">",
+        [&delivered](const std::vector<Delivery>& batch) {
+          delivered.fetch_add(batch.size(), std::memory_order_relaxed);
+        },
+        sub_options);
+    if (!sub.ok()) {
+      state.SkipWithError(sub.status().ToString().c_str());
+      return;
+    }
+    while (delivered.load(std::memory_order_relaxed) < fixture.count) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    double elapsed =
+        std::chrono::duration<double>(Clock::now() - start).count();
+    state.SetIterationTime(elapsed);
+    seconds += elapsed;
+    (*sub)->Unsubscribe().IgnoreError();
+  }
+  state.counters["events_per_s"] =
+      double(fixture.count * state.iterations()) / seconds;
+  (*mesh)->Close().IgnoreError();
+}
+
+BENCHMARK(BM_DurableReplay)
+    ->Iterations(1)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
 
 // The peer: a bare cursor over the same log, touching each value.
 void BM_RawLmdbScan(benchmark::State& state) {
