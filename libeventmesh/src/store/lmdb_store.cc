@@ -223,7 +223,9 @@ class LmdbStore final : public Store {
   void PruneDedup(int64_t now);
 
   // --- reads ---
-  Result<EventPtr> DecodeRecord(const LogRecordView& view, uint64_t position);
+  class EventChunks;
+  Status DecodeRecord(const LogRecordView& view, uint64_t position,
+                      EventChunks* chunks, std::vector<LogRecord>* out);
   Result<uint64_t> NextPositionIn(MDB_txn* txn);
   Result<uint64_t> PositionAtTimeIn(MDB_txn* txn, int64_t unix_nanos);
 
@@ -1604,13 +1606,37 @@ void LmdbStore::ForgetDedupOfTopic(uint32_t topic_id) {
 // ===========================================================================
 // Reads
 
-Result<EventPtr> LmdbStore::DecodeRecord(const LogRecordView& view,
-                                         uint64_t position) {
-  // Decoded in place: moving a decoded Event into its shared_ptr would
-  // cost as much again.
-  auto event = std::make_shared<Event>();
-  Status decoded = internal::DecodeBinaryInto(view.encoding, event.get());
+// The events of one read, a few dozen to an allocation: each record
+// shares its chunk through an aliasing pointer, so reading an event costs
+// no allocation beyond its own strings. A chunk lives until the last of
+// its events is released.
+class LmdbStore::EventChunks {
+ public:
+  Event* Next() {
+    if (chunk_ == nullptr || chunk_->size() == kEventsPerChunk) {
+      chunk_ = std::make_shared<std::vector<Event>>();
+      chunk_->reserve(kEventsPerChunk);  // never reallocated: see above
+    }
+    return &chunk_->emplace_back();
+  }
+  // The event Next() returned last, shared.
+  EventPtr Last() const { return EventPtr(chunk_, &chunk_->back()); }
+  void DropLast() { chunk_->pop_back(); }
+
+ private:
+  static constexpr size_t kEventsPerChunk = 32;
+  std::shared_ptr<std::vector<Event>> chunk_;
+};
+
+// Decodes the record at `position` into the next event of `chunks` and
+// appends it to `out`.
+Status LmdbStore::DecodeRecord(const LogRecordView& view, uint64_t position,
+                               EventChunks* chunks,
+                               std::vector<LogRecord>* out) {
+  Event* event = chunks->Next();
+  Status decoded = internal::DecodeBinaryInto(view.encoding, event);
   if (!decoded.ok()) {
+    chunks->DropLast();
     return DataLoss("log record at position " + std::to_string(position) +
                     " of '" + path_ +
                     "' cannot be decoded: " + decoded.message());
@@ -1618,7 +1644,8 @@ Result<EventPtr> LmdbStore::DecodeRecord(const LogRecordView& view,
   if (event->topic != view.topic) event->topic.assign(view.topic);
   event->sequence = view.sequence;
   event->stored_at_nanos = view.stored_at;
-  return EventPtr(std::move(event));
+  out->push_back(LogRecord{position, chunks->Last()});
+  return Status::Ok();
 }
 
 // The position the next append gets, as of `txn`'s snapshot.
@@ -1692,6 +1719,7 @@ Status LmdbStore::Read(uint64_t from_position, std::string_view pattern,
   uint64_t next = std::max<uint64_t>(from_position, 1);
   size_t added = 0;
   size_t scanned = 0;
+  EventChunks chunks;
   for (rc = mdb_cursor_get(cursor, &key, &value, MDB_SET_RANGE);
        rc == 0 && added < max_records && scanned < max_scan;
        rc = mdb_cursor_get(cursor, &key, &value, MDB_NEXT)) {
@@ -1704,8 +1732,7 @@ Status LmdbStore::Read(uint64_t from_position, std::string_view pattern,
     next = position + 1;
     ++scanned;
     if (!matcher.Matches(view.topic)) continue;
-    EM_ASSIGN_OR_RETURN(EventPtr event, DecodeRecord(view, position));
-    out->push_back(LogRecord{position, std::move(event)});
+    EM_RETURN_IF_ERROR(DecodeRecord(view, position, &chunks, out));
     ++added;
   }
   if (rc == MDB_NOTFOUND)
@@ -1734,10 +1761,10 @@ Status LmdbStore::ReadTopic(std::string_view topic, uint64_t from_sequence,
   }
   TopicCursor walk(txn.get(), log_db_, seq_db_, meta.id, topic);
   rc = walk.Seek(std::max<uint64_t>(from_sequence, 1));
+  EventChunks chunks;
   for (size_t added = 0; rc == 0;) {
-    EM_ASSIGN_OR_RETURN(EventPtr event,
-                        DecodeRecord(walk.record(), walk.position()));
-    out->push_back(LogRecord{walk.position(), std::move(event)});
+    EM_RETURN_IF_ERROR(
+        DecodeRecord(walk.record(), walk.position(), &chunks, out));
     if (++added == max_records ||
         walk.record().sequence >= meta.last_sequence) {
       return Status();
