@@ -20,6 +20,8 @@ import time
 import eventmesh
 
 ATTRS = dict(type="com.example.bench", source="/bench/python")
+# Events per topic a mem: mesh keeps when no retention is configured.
+MEM_KEEPS = 100_000
 
 
 def rate(n, seconds):
@@ -97,8 +99,12 @@ def main():
             bench_publish_many(mesh, args.events, payload, args.durability)
             bench_publish_one(mesh, min(args.events, 100_000), payload,
                               args.durability)
-            bench_receive_callback(mesh, args.events)
-            bench_receive_iterator(mesh, args.events)
+            if url == "mem:" and args.events > MEM_KEEPS:
+                print(f"receive             skipped: mem: keeps only the "
+                      f"newest {MEM_KEEPS:,} events per topic")
+            else:
+                bench_receive_callback(mesh, args.events)
+                bench_receive_iterator(mesh, args.events)
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
