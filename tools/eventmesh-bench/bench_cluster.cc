@@ -138,7 +138,8 @@ void BM_ClusterMeshCrossNode(benchmark::State& state) {
                               [&acked](const Result<uint64_t>&) {
                                 acked.fetch_add(1, std::memory_order_relaxed);
                               });
-      while (i - acked.load(std::memory_order_relaxed) > 20000) {
+      // i + 1 published; the ack of the last may already be in.
+      while (acked.load(std::memory_order_relaxed) + 20000 < i + 1) {
         std::this_thread::yield();
       }
     }
