@@ -657,14 +657,20 @@ void Cluster::Impl::HandleMessage(Message& m, Inbound* inbound) {
       return;
     case MessageType::kEvents:
       MarkHeard(peer, now);
-      for (WireEvent& e : m.events) {
-        RemoteEvent r;
-        r.event = std::make_shared<Event>(std::move(e.event));
-        r.broadcast = e.broadcast;
-        r.groups = std::move(e.groups);
-        inbound->events.push_back(std::move(r));
-      }
       peer->events_received += m.events.size();
+      {
+        // The message's events stay where they were decoded, in one
+        // allocation each of them shares through an aliasing pointer.
+        auto holder =
+            std::make_shared<std::vector<WireEvent>>(std::move(m.events));
+        for (WireEvent& e : *holder) {
+          RemoteEvent r;
+          r.event = EventPtr(holder, &e.event);
+          r.broadcast = e.broadcast;
+          r.groups = std::move(e.groups);
+          inbound->events.push_back(std::move(r));
+        }
+      }
       return;
     case MessageType::kDurableEvents:
       MarkHeard(peer, now);
