@@ -49,7 +49,7 @@ constexpr size_t kPayload = 100;
 constexpr uint64_t kThroughputEvents = 300000;
 constexpr int kRoundTrips = 5000;
 constexpr int kDurablePublishers = 16;
-constexpr uint64_t kDurableEvents = 40000;
+constexpr uint64_t kDurableEvents = 400000;
 constexpr int kDurableWindow = 256;  // in flight per publisher
 
 std::string TempDirectory(const char* tag) {
@@ -65,10 +65,11 @@ std::string TempDirectory(const char* tag) {
 // A mesh served over TCP in this process.
 class ServedMesh {
  public:
-  explicit ServedMesh(const std::string& url, Durability durability) {
+  ServedMesh(const std::string& url, Durability durability, bool dedup = true) {
     MeshOptions options;
     options.durability = durability;
     options.store.durability = durability;
+    if (!dedup) options.store.dedup_window = std::chrono::milliseconds(0);
     auto mesh = Mesh::Open(url, options);
     if (!mesh.ok()) Fatal("bench mesh: " + mesh.status().ToString());
     mesh_ = std::move(mesh).value();
@@ -89,6 +90,11 @@ class ServedMesh {
     auto client = Mesh::Open("tcp://" + server_->address());
     if (!client.ok()) Fatal("bench client: " + client.status().ToString());
     return std::move(client).value();
+  }
+  StoreStats StoreStatsNow() {
+    auto stats = mesh_->Stats();
+    if (!stats.ok()) Fatal("bench stats: " + stats.status().ToString());
+    return stats->store;
   }
 
  private:
@@ -237,12 +243,48 @@ BENCHMARK(BM_TcpMeshRequestReply)
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond);
 
+// At most kDurableWindow publishes of one publisher in flight. A full
+// window puts the publisher to sleep until half of it is answered, so it
+// wakes once per half window, not once per answer (JetStream's client
+// likewise blocks its publisher while MaxPending are unanswered).
+class PublishWindow {
+ public:
+  void Enter() {
+    if (in_flight_.fetch_add(1) < kDurableWindow) return;
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return in_flight_.load() <= kDurableWindow; });
+  }
+  void Leave() {
+    int64_t left = in_flight_.fetch_sub(1) - 1;
+    if (left == kDurableWindow / 2 || left == 0) {
+      std::lock_guard<std::mutex> lock(mu_);
+      cv_.notify_one();
+    }
+  }
+  void Drain() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return in_flight_.load() == 0; });
+  }
+
+ private:
+  std::atomic<int64_t> in_flight_{0};
+  std::mutex mu_;
+  std::condition_variable cv_;
+};
+
 // 16 connections, each keeping kDurableWindow sync publishes in flight.
+// The argument turns the store's dedup on (1, the default) or off (0): the
+// client gives every event an id, so each publish is checked against the
+// dedup window unless dedup is off.
 void BM_TcpMeshDurablePublish(benchmark::State& state) {
+  const bool dedup = state.range(0) != 0;
   for (auto _ : state) {
     std::string dir = TempDirectory("tcp-durable");
     {
-      ServedMesh served(dir, Durability::kSync);
+      ServedMesh served(dir, Durability::kSync, dedup);
+      // Declared before the clients: an answer may still be leaving a
+      // window while its publisher has already seen the window empty.
+      std::vector<PublishWindow> windows(kDurablePublishers);
       std::vector<std::unique_ptr<Mesh>> publishers;
       for (int i = 0; i < kDurablePublishers; ++i) {
         publishers.push_back(served.Connect());
@@ -253,23 +295,18 @@ void BM_TcpMeshDurablePublish(benchmark::State& state) {
       std::vector<std::thread> threads;
       for (int p = 0; p < kDurablePublishers; ++p) {
         threads.emplace_back([&, p] {
-          std::atomic<int64_t> in_flight{0};
+          PublishWindow& window = windows[p];
           for (uint64_t i = 0; i < per_publisher; ++i) {
-            while (in_flight.load() >= kDurableWindow) {
-              std::this_thread::sleep_for(std::chrono::microseconds(50));
-            }
-            in_flight.fetch_add(1);
+            window.Enter();
             Event e = BenchEvent();
             e.id = std::to_string(p) + "-" + std::to_string(i);
             publishers[p]->PublishAsync(
                 "bench.durable", std::move(e), [&](const Result<uint64_t>& r) {
                   (r.ok() ? acked : failed).fetch_add(1);
-                  in_flight.fetch_sub(1);
+                  window.Leave();
                 });
           }
-          while (in_flight.load() > 0) {
-            std::this_thread::sleep_for(std::chrono::microseconds(100));
-          }
+          window.Drain();
         });
       }
       for (auto& t : threads) t.join();
@@ -278,11 +315,18 @@ void BM_TcpMeshDurablePublish(benchmark::State& state) {
       state.SetIterationTime(seconds);
       state.counters["acked_per_s"] = static_cast<double>(acked) / seconds;
       state.counters["failed"] = static_cast<double>(failed);
+      StoreStats store = served.StoreStatsNow();
+      state.counters["events_per_commit"] =
+          static_cast<double>(store.appended) /
+          static_cast<double>(std::max<uint64_t>(store.commits, 1));
     }
     std::filesystem::remove_all(dir);
   }
 }
 BENCHMARK(BM_TcpMeshDurablePublish)
+    ->ArgName("dedup")
+    ->Arg(1)
+    ->Arg(0)
     ->Iterations(1)
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond);
@@ -410,8 +454,11 @@ BENCHMARK(BM_TcpNatsRequestReply)
     ->Unit(benchmark::kMillisecond);
 
 // JetStream: a file-backed stream, 16 connections publishing async with
-// at most kDurableWindow unacknowledged each.
+// at most kDurableWindow unacknowledged each. With the argument 1 each
+// message carries a Nats-Msg-Id, so JetStream checks it against its dedup
+// window as EventMesh checks every event; with 0 it carries none.
 void BM_TcpJetStreamDurablePublish(benchmark::State& state) {
+  const bool dedup = state.range(0) != 0;
   for (auto _ : state) {
     auto server = StartNats(true);
     natsConnection* admin = server->Connect();
@@ -446,10 +493,17 @@ void BM_TcpJetStreamDurablePublish(benchmark::State& state) {
     std::atomic<uint64_t> failed{0};
     for (int p = 0; p < kDurablePublishers; ++p) {
       threads.emplace_back([&, p] {
+        jsPubOptions publish;
+        jsPubOptions_Init(&publish);
+        std::string id;
         for (uint64_t i = 0; i < per_publisher; ++i) {
+          if (dedup) {
+            id = std::to_string(p) + "-" + std::to_string(i);
+            publish.MsgId = id.c_str();
+          }
           if (js_PublishAsync(contexts[p], "bench.durable", payload.data(),
                               static_cast<int>(payload.size()),
-                              nullptr) != NATS_OK) {
+                              &publish) != NATS_OK) {
             failed.fetch_add(1);
           }
         }
@@ -476,6 +530,9 @@ void BM_TcpJetStreamDurablePublish(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_TcpJetStreamDurablePublish)
+    ->ArgName("dedup")
+    ->Arg(1)
+    ->Arg(0)
     ->Iterations(1)
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond);
