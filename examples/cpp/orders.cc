@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<em::Mesh> mesh = std::move(opened).value();
 
   // A durable group: its position survives restarts; acks are explicit.
+  // Handlers run on a mesh thread, so lines are printed under `mu`, whole.
   std::mutex mu;
   std::condition_variable cv;
   int acked = 0;
@@ -31,8 +32,11 @@ int main(int argc, char** argv) {
   auto billing = mesh->Subscribe(
       "orders.>",
       [&](const em::Delivery& d) {
-        std::cout << "billing got " << d.event().topic << " #"
-                  << d.event().sequence << ": " << d.event().data << "\n";
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          std::cout << "billing got " << d.event().topic << " #"
+                    << d.event().sequence << ": " << d.event().data << "\n";
+        }
         if (!d.Ack().ok()) return;
         std::lock_guard<std::mutex> lock(mu);
         ++acked;
@@ -49,6 +53,7 @@ int main(int argc, char** argv) {
     order.data = "{\"order\": " + std::to_string(i) + "}";
     auto seq = mesh->Publish("orders.created", std::move(order));
     if (!seq.ok()) return Fail(seq.status());
+    std::lock_guard<std::mutex> lock(mu);
     std::cout << "published order " << i << " as #" << *seq << "\n";
   }
   {
