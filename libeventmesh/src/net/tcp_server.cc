@@ -362,19 +362,23 @@ Status Connection::HandlePublish(const Frame& frame) {
   PublishBody body;
   EM_RETURN_IF_ERROR(DecodePublish(frame.body, &body));
   PublishOptions options;
-  Event event;
   Status status = DurabilityFromWire(body.durability, &options.durability);
-  if (status.ok()) status = PrepareEvent(body.topic, body.event, &event);
-  if (status.ok()) status = server_->auth().MayPublish(user_, body.topic);
+  if (status.ok() && !gathered_.empty() &&
+      gathered_durability_ != options.durability) {
+    PublishGathered();
+  }
+  // Decoded where it will wait for the rest of the read: an Event is a
+  // dozen strings, and moving it in would copy each.
+  if (status.ok()) {
+    status = PrepareEvent(body.topic, body.event, &gathered_.emplace_back());
+    if (status.ok()) status = server_->auth().MayPublish(user_, body.topic);
+    if (!status.ok()) gathered_.pop_back();
+  }
   if (!status.ok()) {
     ReplyError(frame.request_id, status);
     return Status::Ok();
   }
-  if (!gathered_.empty() && gathered_durability_ != options.durability) {
-    PublishGathered();
-  }
   gathered_durability_ = options.durability;
-  gathered_.push_back(std::move(event));
   gathered_ids_.push_back(frame.request_id);
   if (gathered_.size() >= kMaxGatheredPublishes) PublishGathered();
   return Status::Ok();
