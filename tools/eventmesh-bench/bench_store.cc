@@ -18,15 +18,15 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
+#include <deque>
 #include <filesystem>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "eventmesh/mesh.h"
 #include "eventmesh/store.h"
+#include "publish_window.h"
 
 namespace eventmesh {
 namespace {
@@ -127,39 +127,23 @@ BENCHMARK(BM_RawLmdbAppend)
 // All publishers together keep this many appends in flight.
 constexpr int kTotalWindow = 65536;
 
-// One publisher: keeps up to `window` appends in flight, blocking when the
-// window is full until half of it has been acknowledged.
+// One publisher: keeps up to `window` appends in flight.
 class Publisher {
  public:
+  explicit Publisher(int window) : window_(window) {}
+
   void Run(Store& store, const std::string& topic, uint64_t first_id,
-           size_t count, size_t size, int window) {
-    window_ = window;
+           size_t count, size_t size) {
     for (size_t i = 0; i < count; ++i) {
-      if (in_flight_.fetch_add(1, std::memory_order_relaxed) + 1 >= window_) {
-        std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait(lock, [&] {
-          return in_flight_.load(std::memory_order_acquire) <= window_ / 2;
-        });
-      }
-      store.Append(
-          {MakeEventFast(topic, first_id + i, size)}, Durability::kSync,
-          [this](std::vector<AppendOutcome>& outcomes) {
-            if (!outcomes[0].status.ok()) failed_ = true;
-            acked_.fetch_add(1, std::memory_order_relaxed);
-            if (in_flight_.fetch_sub(1, std::memory_order_acq_rel) - 1 ==
-                window_ / 2) {
-              std::lock_guard<std::mutex> lock(mu_);
-              cv_.notify_one();
-            }
-          });
+      window_.Enter();
+      store.Append({MakeEventFast(topic, first_id + i, size)},
+                   Durability::kSync,
+                   [this](std::vector<AppendOutcome>& outcomes) {
+                     if (!outcomes[0].status.ok()) failed_ = true;
+                     window_.Leave();
+                   });
     }
-    std::unique_lock<std::mutex> lock(mu_);
-    // The last acknowledgements do not signal; poll them out briefly.
-    while (in_flight_.load(std::memory_order_acquire) > 0) {
-      lock.unlock();
-      std::this_thread::sleep_for(std::chrono::microseconds(200));
-      lock.lock();
-    }
+    window_.Drain();
   }
 
   bool failed() const { return failed_; }
@@ -181,11 +165,7 @@ class Publisher {
     return event;
   }
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::atomic<int> in_flight_{0};
-  int window_ = 1;
-  std::atomic<uint64_t> acked_{0};
+  bench::PublishWindow window_;
   std::atomic<bool> failed_{false};
   std::string payload_;
 };
@@ -208,14 +188,17 @@ void BM_StoreAppendSync(benchmark::State& state) {
       state.SkipWithError(store.status().ToString().c_str());
       return;
     }
-    std::vector<Publisher> pubs(publishers);
+    // Closed below before they go: the store answers on its own thread.
+    std::deque<Publisher> pubs;
+    for (int p = 0; p < publishers; ++p) {
+      pubs.emplace_back(kTotalWindow / publishers);
+    }
     auto start = Clock::now();
     std::vector<std::thread> threads;
     for (int p = 0; p < publishers; ++p) {
       threads.emplace_back([&, p] {
         pubs[p].Run(**store, "bench.store." + std::to_string(p),
-                    uint64_t(p) << 40, total / publishers, size,
-                    kTotalWindow / publishers);
+                    uint64_t(p) << 40, total / publishers, size);
       });
     }
     for (auto& t : threads) t.join();

@@ -22,6 +22,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -32,6 +33,7 @@
 #include "eventmesh/mesh.h"
 #include "net/event_loop.h"
 #include "net/tcp_server.h"
+#include "publish_window.h"
 
 #ifdef EVENTMESH_HAVE_NATS
 #include <nats/nats.h>
@@ -243,35 +245,6 @@ BENCHMARK(BM_TcpMeshRequestReply)
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond);
 
-// At most kDurableWindow publishes of one publisher in flight. A full
-// window puts the publisher to sleep until half of it is answered, so it
-// wakes once per half window, not once per answer (JetStream's client
-// likewise blocks its publisher while MaxPending are unanswered).
-class PublishWindow {
- public:
-  void Enter() {
-    if (in_flight_.fetch_add(1) < kDurableWindow) return;
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return in_flight_.load() <= kDurableWindow; });
-  }
-  void Leave() {
-    int64_t left = in_flight_.fetch_sub(1) - 1;
-    if (left == kDurableWindow / 2 || left == 0) {
-      std::lock_guard<std::mutex> lock(mu_);
-      cv_.notify_one();
-    }
-  }
-  void Drain() {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return in_flight_.load() == 0; });
-  }
-
- private:
-  std::atomic<int64_t> in_flight_{0};
-  std::mutex mu_;
-  std::condition_variable cv_;
-};
-
 // 16 connections, each keeping kDurableWindow sync publishes in flight.
 // The argument turns the store's dedup on (1, the default) or off (0): the
 // client gives every event an id, so each publish is checked against the
@@ -284,7 +257,10 @@ void BM_TcpMeshDurablePublish(benchmark::State& state) {
       ServedMesh served(dir, Durability::kSync, dedup);
       // Declared before the clients: an answer may still be leaving a
       // window while its publisher has already seen the window empty.
-      std::vector<PublishWindow> windows(kDurablePublishers);
+      std::deque<bench::PublishWindow> windows;
+      for (int i = 0; i < kDurablePublishers; ++i) {
+        windows.emplace_back(kDurableWindow);
+      }
       std::vector<std::unique_ptr<Mesh>> publishers;
       for (int i = 0; i < kDurablePublishers; ++i) {
         publishers.push_back(served.Connect());
@@ -295,7 +271,7 @@ void BM_TcpMeshDurablePublish(benchmark::State& state) {
       std::vector<std::thread> threads;
       for (int p = 0; p < kDurablePublishers; ++p) {
         threads.emplace_back([&, p] {
-          PublishWindow& window = windows[p];
+          bench::PublishWindow& window = windows[p];
           for (uint64_t i = 0; i < per_publisher; ++i) {
             window.Enter();
             Event e = BenchEvent();
