@@ -33,13 +33,67 @@ TEST(DedupTable, ExpiryKeepsANewerEntryForTheSameHash) {
 TEST(DedupTable, RollBackRemovesOnlyTheAbortedEntries) {
   DedupTable table;
   table.Insert({1, 1, 1, 1}, 10);
-  size_t mark = table.order_size();
+  uint64_t mark = table.mark();
   table.Insert({2, 2, 1, 1}, 20);
   table.Insert({3, 3, 1, 1}, 20);
   table.RollBack(mark, 2);
   EXPECT_NE(table.Find(1), nullptr);
   EXPECT_EQ(table.Find(2), nullptr);
   EXPECT_EQ(table.Find(3), nullptr);
+}
+
+// The transaction's first group commit may expire old entries after the
+// mark was taken; the rollback must still drop exactly the new ones.
+TEST(DedupTable, RollBackAfterAnExpiryDropsOnlyTheNewEntries) {
+  DedupTable table;
+  for (uint64_t h = 1; h <= 5; ++h) table.Insert({h, h, h, 1}, 10);
+  table.Insert({6, 6, 6, 1}, 30);
+  uint64_t mark = table.mark();
+  table.Expire(20);  // drops 1 to 5
+  table.Insert({7, 7, 7, 1}, 40);
+  table.Insert({8, 8, 8, 1}, 40);
+  table.RollBack(mark, 7);
+  EXPECT_EQ(table.Find(7), nullptr);
+  EXPECT_EQ(table.Find(8), nullptr);
+  ASSERT_NE(table.Find(6), nullptr);
+  EXPECT_EQ(table.size(), 1u);
+  // The times left behind still expire what remains, and only that.
+  table.Insert({9, 9, 9, 1}, 50);
+  table.Expire(45);
+  EXPECT_EQ(table.Find(6), nullptr);
+  EXPECT_NE(table.Find(9), nullptr);
+}
+
+TEST(DedupTable, SlotThenPutInsertsWithOneProbe) {
+  DedupTable table;
+  DedupTable::Entry* slot = table.Slot(77);
+  EXPECT_EQ(slot->hash, 0u);
+  table.Put(slot, {77, 3, 2, 1}, 5);
+  slot = table.Slot(77);
+  ASSERT_EQ(slot->hash, 77u);
+  EXPECT_EQ(slot->position, 3u);
+  EXPECT_EQ(table.size(), 1u);
+}
+
+// Grows well past the sizes served by huge pages, then expires it all.
+TEST(DedupTable, GrowsLargeAndEmptiesAgain) {
+  DedupTable table;
+  constexpr uint64_t kEntries = 300000;
+  for (uint64_t i = 1; i <= kEntries; ++i) {
+    table.Insert({i * 0x9E3779B97F4A7C15ull | 1, i, i, 1},
+                 static_cast<int64_t>(i / 1000));
+  }
+  EXPECT_EQ(table.size(), kEntries);
+  for (uint64_t i = 1; i <= kEntries; i += 997) {
+    const DedupTable::Entry* e = table.Find(i * 0x9E3779B97F4A7C15ull | 1);
+    ASSERT_NE(e, nullptr) << i;
+    EXPECT_EQ(e->position, i);
+  }
+  table.Expire(150);  // the first 149,999
+  EXPECT_EQ(table.size(), kEntries - 149999);
+  EXPECT_EQ(table.Find(1 * 0x9E3779B97F4A7C15ull | 1), nullptr);
+  table.Expire(1000);
+  EXPECT_EQ(table.size(), 0u);
 }
 
 // Random inserts, expiries and topic erasures against a std::map model,

@@ -130,7 +130,7 @@ struct Undo {
   int64_t last_stored_at = 0;
   uint32_t next_topic_id = 0;
   std::vector<std::pair<std::string, std::optional<TopicState>>> topics;
-  size_t dedup_order_size = 0;
+  uint64_t dedup_mark = 0;
 };
 
 class LmdbStore final : public Store {
@@ -191,8 +191,8 @@ class LmdbStore final : public Store {
                   int64_t now, Undo* undo);
   int AppendEvent(MDB_cursor* log, MDB_cursor* seq, Event& event, uint64_t hash,
                   TopicState& topic, int64_t now, AppendOutcome* outcome);
-  int FindDuplicate(MDB_txn* txn, const Event& event, uint64_t hash,
-                    AppendOutcome* outcome);
+  int FindDuplicate(MDB_txn* txn, const Event& event,
+                    const DedupTable::Entry& slot, AppendOutcome* outcome);
   int ApplyState(MDB_txn* txn, StateOp& op);
   int WriteTouchedTopics(MDB_txn* txn);
   int WriteCounters(MDB_txn* txn);
@@ -975,7 +975,7 @@ void LmdbStore::BeginUndo(Undo* undo) {
   undo->next_position = next_position_;
   undo->last_stored_at = last_stored_at_;
   undo->next_topic_id = next_topic_id_;
-  undo->dedup_order_size = dedup_.order_size();
+  undo->dedup_mark = dedup_.mark();
 }
 
 int LmdbStore::ApplyGroup(MDB_txn* txn, std::vector<Op>& group, Undo* undo) {
@@ -1069,8 +1069,10 @@ int LmdbStore::ApplyAppend(MDB_txn* txn, MDB_cursor* log, MDB_cursor* seq,
       (outcome++)->status = CheckAppendable(event);
       continue;
     }
+    DedupTable::Entry* slot = nullptr;
     if (dedup) {
-      int rc = FindDuplicate(txn, event, hash, outcome);
+      slot = dedup_.Slot(hash);
+      int rc = FindDuplicate(txn, event, *slot, outcome);
       if (rc != 0) return rc;
       if (outcome->duplicate) {
         ++outcome;
@@ -1083,8 +1085,9 @@ int LmdbStore::ApplyAppend(MDB_txn* txn, MDB_cursor* log, MDB_cursor* seq,
     int rc = AppendEvent(log, seq, event, hash, *topic, now, outcome);
     if (rc != 0) return rc;
     if (dedup) {
-      dedup_.Insert(
-          {hash, outcome->position, outcome->sequence, topic->meta.id}, now);
+      dedup_.Put(slot,
+                 {hash, outcome->position, outcome->sequence, topic->meta.id},
+                 now);
     }
     ++outcome;
   }
@@ -1142,13 +1145,14 @@ int LmdbStore::AppendEvent(MDB_cursor* log, MDB_cursor* seq, Event& event,
 }
 
 // Fills `*outcome` as a duplicate when `event` was stored within the
-// window. A hash match is confirmed against the stored record when it is
-// still there; one that retention removed counts as a match.
-int LmdbStore::FindDuplicate(MDB_txn* txn, const Event& event, uint64_t hash,
+// window; `slot` is the dedup table's slot for its hash. A hash match is
+// confirmed against the stored record when it is still there; one that
+// retention removed counts as a match.
+int LmdbStore::FindDuplicate(MDB_txn* txn, const Event& event,
+                             const DedupTable::Entry& slot,
                              AppendOutcome* outcome) {
-  const DedupTable::Entry* found = dedup_.Find(hash);
-  if (found == nullptr) return 0;
-  DedupTable::Entry entry = *found;
+  if (slot.hash == 0) return 0;  // an empty slot: not seen
+  DedupTable::Entry entry = slot;
   char key_bytes[8];
   PutBigEndian64(entry.position, key_bytes);
   MDB_val key{8, key_bytes}, value;
@@ -1269,7 +1273,7 @@ void LmdbStore::RollBack(Undo& undo) {
       topic_cache_.fill(nullptr);
     }
   }
-  dedup_.RollBack(undo.dedup_order_size, undo.next_position);
+  dedup_.RollBack(undo.dedup_mark, undo.next_position);
   touched_.clear();
   ++txn_epoch_;  // saved copies are stale now
 }
