@@ -98,6 +98,36 @@ TEST(Clock, Rfc3339RefusesMalformedText) {
   }
 }
 
+// Both directions keep the last second they worked out; these cross
+// seconds, days and the epoch, and repeat a second with other endings.
+TEST(Clock, Rfc3339IsRightWhenTheSecondRepeatsAndChanges) {
+  const int64_t kSecond = 1000000000;
+  const int64_t base = 1796305499 * kSecond;  // 2026-12-03T13:44:59Z
+  EXPECT_EQ(FormatRfc3339(base + 1), "2026-12-03T13:44:59.000000001Z");
+  EXPECT_EQ(FormatRfc3339(base + 999999999), "2026-12-03T13:44:59.999999999Z");
+  EXPECT_EQ(FormatRfc3339(base + kSecond), "2026-12-03T13:45:00.000000000Z");
+  EXPECT_EQ(FormatRfc3339(-1), "1969-12-31T23:59:59.999999999Z");
+  EXPECT_EQ(FormatRfc3339(-kSecond), "1969-12-31T23:59:59.000000000Z");
+  EXPECT_EQ(FormatRfc3339(0), "1970-01-01T00:00:00.000000000Z");
+  for (int64_t at : {base, base + 7, base + kSecond + 5, int64_t{-3},
+                     base + 86400 * kSecond, base + 86400 * kSecond + 1}) {
+    int64_t back = 0;
+    ASSERT_TRUE(ParseRfc3339(FormatRfc3339(at), &back)) << at;
+    EXPECT_EQ(back, at);
+  }
+  int64_t ns = 0;
+  ASSERT_TRUE(ParseRfc3339("2026-12-03T13:45:00.5Z", &ns));
+  EXPECT_EQ(ns, base + kSecond + kSecond / 2);
+  ASSERT_TRUE(ParseRfc3339("2026-12-03T13:45:00-01:00", &ns));
+  EXPECT_EQ(ns, base + kSecond + 3600 * kSecond);
+  EXPECT_FALSE(ParseRfc3339("2026-12-03T13:45:00.Z", &ns));
+  EXPECT_FALSE(ParseRfc3339("2026-12-03T13:45:00", &ns));
+  EXPECT_FALSE(ParseRfc3339("2026-12-03T13:45:00X", &ns));
+  EXPECT_FALSE(ParseRfc3339("2026-12-03T13:45:60Zjunk", &ns));
+  ASSERT_TRUE(ParseRfc3339("2026-12-04T13:45:00Z", &ns));
+  EXPECT_EQ(ns, base + kSecond + 86400 * kSecond);
+}
+
 TEST(Clock, MonotonicNeverGoesBack) {
   int64_t a = MonotonicNanos();
   int64_t b = MonotonicNanos();

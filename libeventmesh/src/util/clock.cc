@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 
 namespace eventmesh {
 namespace {
@@ -79,6 +80,21 @@ std::string FormatRfc3339(int64_t unix_nanos) {
     frac += kNanosPerSecond;
     --secs;
   }
+  auto put = [](std::string* out, size_t at, int64_t value, int digits) {
+    for (int i = digits - 1; i >= 0; --i) {
+      (*out)[at + static_cast<size_t>(i)] = static_cast<char>('0' + value % 10);
+      value /= 10;
+    }
+  };
+  // Clients stamp every event they publish, mostly many in one second:
+  // the date and time of day are worked out once per second and thread.
+  thread_local int64_t cached_secs = INT64_MIN;
+  thread_local std::string cached;
+  if (secs == cached_secs) {
+    std::string out = cached;
+    put(&out, 20, frac, 9);
+    return out;
+  }
   int64_t days = secs / 86400;
   int64_t rem = secs % 86400;
   if (rem < 0) {
@@ -96,45 +112,60 @@ std::string FormatRfc3339(int64_t unix_nanos) {
                   static_cast<long long>(frac));
     return buf;
   }
-  // The common case by hand: clients stamp every event they publish, and
-  // snprintf was a visible part of that cost.
+  // The common case by hand: snprintf was a visible part of its cost.
   std::string out = "0000-00-00T00:00:00.000000000Z";
-  auto put = [&out](size_t at, int64_t value, int digits) {
-    for (int i = digits - 1; i >= 0; --i) {
-      out[at + static_cast<size_t>(i)] = static_cast<char>('0' + value % 10);
-      value /= 10;
-    }
-  };
-  put(0, y, 4);
-  put(5, m, 2);
-  put(8, d, 2);
-  put(11, rem / 3600, 2);
-  put(14, rem / 60 % 60, 2);
-  put(17, rem % 60, 2);
-  put(20, frac, 9);
+  put(&out, 0, y, 4);
+  put(&out, 5, m, 2);
+  put(&out, 8, d, 2);
+  put(&out, 11, rem / 3600, 2);
+  put(&out, 14, rem / 60 % 60, 2);
+  put(&out, 17, rem % 60, 2);
+  put(&out, 20, frac, 9);
+  cached = out;
+  cached_secs = secs;
   return out;
 }
 
 bool ParseRfc3339(std::string_view text, int64_t* unix_nanos) {
+  // A server checks the time of every event it takes, mostly many in one
+  // second: the date and time of day last read are kept per thread.
+  constexpr size_t kDateTime = 19;  // "2026-12-03T13:45:00"
+  thread_local char cached[kDateTime];
+  thread_local int64_t cached_secs = 0;
+  thread_local bool has_cached = false;
   size_t i = 0;
-  int year, month, day, hour, minute, second;
-  if (!ReadDigits(text, &i, 4, &year) || !Expect(text, &i, '-') ||
-      !ReadDigits(text, &i, 2, &month) || !Expect(text, &i, '-') ||
-      !ReadDigits(text, &i, 2, &day)) {
-    return false;
-  }
-  if (i >= text.size() || (text[i] != 'T' && text[i] != 't' && text[i] != ' '))
-    return false;
-  ++i;
-  if (!ReadDigits(text, &i, 2, &hour) || !Expect(text, &i, ':') ||
-      !ReadDigits(text, &i, 2, &minute) || !Expect(text, &i, ':') ||
-      !ReadDigits(text, &i, 2, &second)) {
-    return false;
-  }
-  if (month < 1 || month > 12 || day < 1 ||
-      day > static_cast<int>(DaysInMonth(year, month)) || hour > 23 ||
-      minute > 59 || second > 60) {
-    return false;
+  int64_t civil_secs;
+  if (has_cached && text.size() > kDateTime &&
+      std::memcmp(text.data(), cached, kDateTime) == 0) {
+    i = kDateTime;
+    civil_secs = cached_secs;
+  } else {
+    int year, month, day, hour, minute, second;
+    if (!ReadDigits(text, &i, 4, &year) || !Expect(text, &i, '-') ||
+        !ReadDigits(text, &i, 2, &month) || !Expect(text, &i, '-') ||
+        !ReadDigits(text, &i, 2, &day)) {
+      return false;
+    }
+    if (i >= text.size() ||
+        (text[i] != 'T' && text[i] != 't' && text[i] != ' ')) {
+      return false;
+    }
+    ++i;
+    if (!ReadDigits(text, &i, 2, &hour) || !Expect(text, &i, ':') ||
+        !ReadDigits(text, &i, 2, &minute) || !Expect(text, &i, ':') ||
+        !ReadDigits(text, &i, 2, &second)) {
+      return false;
+    }
+    if (month < 1 || month > 12 || day < 1 ||
+        day > static_cast<int>(DaysInMonth(year, month)) || hour > 23 ||
+        minute > 59 || second > 60) {
+      return false;
+    }
+    civil_secs = DaysFromCivil(year, month, day) * 86400 + hour * 3600 +
+                 minute * 60 + second;
+    std::memcpy(cached, text.data(), kDateTime);
+    cached_secs = civil_secs;
+    has_cached = true;
   }
 
   // An optional fraction, kept to nanoseconds.
@@ -170,8 +201,7 @@ bool ParseRfc3339(std::string_view text, int64_t* unix_nanos) {
   }
   if (i != text.size()) return false;
 
-  int64_t secs = DaysFromCivil(year, month, day) * 86400 + hour * 3600 +
-                 minute * 60 + second - offset_secs;
+  int64_t secs = civil_secs - offset_secs;
   // Years outside about 1678 to 2261 do not fit in int64 nanoseconds. A
   // negative second with a fraction is taken as one second less negative,
   // so that the earliest representable times do not overflow on the way.
