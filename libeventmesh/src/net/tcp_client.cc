@@ -7,6 +7,7 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "event/binary_codec.h"
 #include "eventmesh/clock.h"
@@ -117,6 +118,48 @@ struct PendingCall {
   CallDone done;
 };
 
+// Publishes waiting for their answers, by request id. Answers come back
+// mostly in the order the publishes went out, so a window of ids replaces
+// a hash map node and a wrapped callback per publish. Ids of other calls
+// in between stay empty.
+class PublishWaiters {
+ public:
+  using Done = Mesh::PublishDone;
+
+  void Add(uint64_t id, Done done) {
+    if (ring_.empty()) first_ = id;
+    while (first_ + ring_.size() < id) ring_.emplace_back();
+    ring_.push_back(std::move(done));
+  }
+
+  // The callback of publish `id`, taken out; empty when `id` is not a
+  // publish waiting here.
+  Done Take(uint64_t id) {
+    if (id < first_ || id - first_ >= ring_.size()) return nullptr;
+    Done done = std::move(ring_[id - first_]);
+    ring_[id - first_] = nullptr;
+    while (!ring_.empty() && !ring_.front()) {
+      ring_.pop_front();
+      ++first_;
+    }
+    return done;
+  }
+
+  // Every waiting callback, oldest first; none waits afterwards.
+  std::vector<Done> TakeAll() {
+    std::vector<Done> all;
+    for (Done& done : ring_) {
+      if (done) all.push_back(std::move(done));
+    }
+    ring_.clear();
+    return all;
+  }
+
+ private:
+  std::deque<Done> ring_;  // ring_[i] waits for id first_ + i
+  uint64_t first_ = 0;
+};
+
 // Waits for one call's answer on the caller's thread.
 struct CallWaiter {
   std::mutex mu;
@@ -221,6 +264,7 @@ class RemoteMesh final : public Mesh {
   void HandleConnectionError(const Frame& frame);
   void HandleDeliver(const Frame& frame);
   void CompleteCall(const Frame& frame);
+  void CompletePublish(const Frame& frame, const PublishWaiters::Done& done);
   void Flush();
   void LinkDown(const Status& why);
   void ScheduleReconnect();
@@ -270,6 +314,7 @@ class RemoteMesh final : public Mesh {
   uint64_t next_request_id_ = 0;                       // guarded by mu_
   uint64_t next_sub_id_ = 0;                           // guarded by mu_
   std::unordered_map<uint64_t, PendingCall> pending_;  // mu_
+  PublishWaiters publishes_;                           // guarded by mu_
   std::unordered_map<uint64_t, std::shared_ptr<ClientSub>> subs_;  // mu_
   std::shared_ptr<RemoteAcker> acker_;                    // guarded by mu_
   std::vector<std::shared_ptr<RemoteAcker>> old_ackers_;  // guarded by mu_
@@ -541,12 +586,20 @@ void RemoteMesh::HandleConnectionError(const Frame& frame) {
 
 void RemoteMesh::CompleteCall(const Frame& frame) {
   PendingCall call;
+  PublishWaiters::Done publish;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = pending_.find(frame.request_id);
-    if (it == pending_.end()) return;  // e.g. an answer after a timeout
-    call = std::move(it->second);
-    pending_.erase(it);
+    publish = publishes_.Take(frame.request_id);
+    if (!publish) {
+      auto it = pending_.find(frame.request_id);
+      if (it == pending_.end()) return;  // e.g. an answer after a timeout
+      call = std::move(it->second);
+      pending_.erase(it);
+    }
+  }
+  if (publish) {
+    CompletePublish(frame, publish);
+    return;
   }
   if (frame.type == FrameType::kError) {
     Status error;
@@ -707,6 +760,26 @@ void RemoteMesh::Flush() {
   last_write_ = MonotonicNanos();
 }
 
+void RemoteMesh::CompletePublish(const Frame& frame,
+                                 const PublishWaiters::Done& done) {
+  PublishAnswered();
+  if (frame.type == FrameType::kError) {
+    Status error;
+    Status decoded = DecodeError(frame.body, &error);
+    done(decoded.ok() ? error : decoded);
+    return;
+  }
+  if (frame.type != FrameType::kPubAck) {
+    done(Internal(std::string("expected ") + FrameTypeName(FrameType::kPubAck) +
+                  ", got " + FrameTypeName(frame.type)));
+    return;
+  }
+  uint64_t sequence = 0;
+  Status decoded = DecodeVarintBody(frame.body, "puback", &sequence);
+  if (!decoded.ok()) return done(decoded);
+  done(sequence);
+}
+
 Status RemoteMesh::NotConnectedLocked() const {
   if (state_ == State::kClosed) return Closed("the mesh is closed");
   return Unavailable("not connected to " + url_ + "; reconnecting");
@@ -749,6 +822,7 @@ void RemoteMesh::LinkDown(const Status& why) {
   link_ = nullptr;
   writing_.clear();
   std::unordered_map<uint64_t, PendingCall> failed;
+  std::vector<PublishWaiters::Done> failed_publishes;
   bool closed = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -765,6 +839,7 @@ void RemoteMesh::LinkDown(const Status& why) {
     acker_ = std::make_shared<RemoteAcker>(this, generation_);
     out_.clear();
     failed.swap(pending_);
+    failed_publishes = publishes_.TakeAll();
     state_cv_.notify_all();
   }
   Status lost =
@@ -775,6 +850,10 @@ void RemoteMesh::LinkDown(const Status& why) {
   for (auto& [id, call] : failed) {
     (void)id;
     call.done(lost, nullptr);
+  }
+  for (auto& done : failed_publishes) {
+    PublishAnswered();
+    done(lost);
   }
   if (!closed) ScheduleReconnect();
 }
@@ -881,18 +960,9 @@ void RemoteMesh::PublishAsync(std::string_view topic, Event event,
     } else {
       uint64_t id = ++next_request_id_;
       unacked_publishes_.fetch_add(1);
-      pending_.emplace(
-          id, PendingCall{
-                  FrameType::kPubAck, [this, done = std::move(done)](
-                                          const Status& s, const Frame* frame) {
-                    PublishAnswered();
-                    if (!s.ok()) return done(s);
-                    uint64_t sequence = 0;
-                    Status d =
-                        DecodeVarintBody(frame->body, "puback", &sequence);
-                    if (!d.ok()) return done(d);
-                    done(sequence);
-                  }});
+      // A caller may pass no callback; the window still needs an entry.
+      if (!done) done = [](const Result<uint64_t>&) {};
+      publishes_.Add(id, std::move(done));
       // Replies are not worth an fsync (docs/protocol.md).
       std::optional<Durability> durability = options.durability;
       if (!durability && topic.substr(0, 7) == "$INBOX.") {
