@@ -139,7 +139,8 @@ class MemoryStore final : public Store {
   AppendOutcome AppendOneLocked(const std::shared_ptr<Event>& event,
                                 int64_t now, uint64_t dedup_hash,
                                 TopicLog** last_topic);
-  bool FindDuplicateLocked(uint64_t dedup_hash, AppendOutcome* outcome);
+  bool FindDuplicateLocked(const DedupTable::Entry& slot,
+                           AppendOutcome* outcome);
   TopicLog& TopicFor(const std::string& topic);
   void EnforceRuleLocked(TopicLog& topic, int64_t now);
   void RemoveOldestLocked(TopicLog& topic);
@@ -244,8 +245,11 @@ AppendOutcome MemoryStore::AppendOneLocked(const std::shared_ptr<Event>& event,
   AppendOutcome outcome;
   outcome.status = CheckAppendable(*event);
   if (!outcome.status.ok()) return outcome;
-  if (dedup_hash != 0 && FindDuplicateLocked(dedup_hash, &outcome)) {
-    return outcome;
+  // The table's slot for the hash: the entry if seen, else where it goes.
+  DedupTable::Entry* slot = nullptr;
+  if (dedup_hash != 0) {
+    slot = dedup_.Slot(dedup_hash);
+    if (FindDuplicateLocked(*slot, &outcome)) return outcome;
   }
 
   if (*last_topic == nullptr || (*last_topic)->name != event->topic) {
@@ -261,9 +265,10 @@ AppendOutcome MemoryStore::AppendOneLocked(const std::shared_ptr<Event>& event,
   log_.push_back({next_position_++, event});
   ++appended_;
 
-  if (dedup_hash != 0) {
-    dedup_.Insert({dedup_hash, log_.back().position, event->sequence, topic.id},
-                  now);
+  if (slot != nullptr) {
+    dedup_.Put(slot,
+               {dedup_hash, log_.back().position, event->sequence, topic.id},
+               now);
   }
   EnforceRuleLocked(topic, now);
   outcome.sequence = event->sequence;
@@ -273,12 +278,11 @@ AppendOutcome MemoryStore::AppendOneLocked(const std::shared_ptr<Event>& event,
 
 // True (filling `*outcome`) when the event's source and id were stored
 // within the dedup window.
-bool MemoryStore::FindDuplicateLocked(uint64_t dedup_hash,
+bool MemoryStore::FindDuplicateLocked(const DedupTable::Entry& slot,
                                       AppendOutcome* outcome) {
-  const DedupTable::Entry* found = dedup_.Find(dedup_hash);
-  if (found == nullptr) return false;
-  outcome->sequence = found->sequence;
-  outcome->position = found->position;
+  if (slot.hash == 0) return false;  // an empty slot: not seen
+  outcome->sequence = slot.sequence;
+  outcome->position = slot.position;
   outcome->duplicate = true;
   ++duplicates_;
   return true;
