@@ -1047,6 +1047,8 @@ void LmdbStore::LookAhead(size_t next) {
 void LmdbStore::HashAhead(size_t index) {
   PendingEvent& pending = pending_[index];
   __builtin_prefetch(pending.event->data.data());
+  // The writer stamps the event, whose lines the publisher's core owns.
+  __builtin_prefetch(&pending.event->sequence, 1);
   if (!pending.check_duplicates) return;
   pending.hash = DedupHash(pending.event->source, pending.event->id);
   if (options_.dedup_window.count() > 0) dedup_.Prefetch(pending.hash);
