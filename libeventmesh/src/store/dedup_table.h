@@ -121,20 +121,20 @@ class DedupTable {
     if (slot->hash == 0) ++size_;
     *slot = entry;
     order_.Push({entry.hash, entry.position});
-    if (stamps_.empty() || stamps_.back().stored_at != stored_at) {
-      stamps_.push_back({stored_at, order_.end()});
+    if (eras_.empty() || eras_.back().stored_at != stored_at) {
+      eras_.push_back({stored_at, order_.end()});
     }
-    stamps_.back().end = order_.end();
+    eras_.back().end = order_.end();
   }
 
   // Drops entries stored before `horizon`.
   void Expire(int64_t horizon) {
-    while (!stamps_.empty() && stamps_.front().stored_at < horizon) {
-      while (order_.begin() < stamps_.front().end) {
+    while (!eras_.empty() && eras_.front().stored_at < horizon) {
+      while (order_.begin() < eras_.front().end) {
         Erase(order_.Front().hash, order_.Front().position);
         order_.PopFront();
       }
-      stamps_.pop_front();
+      eras_.pop_front();
     }
   }
 
@@ -150,13 +150,13 @@ class DedupTable {
       if (last.position >= first_position) Erase(last.hash, last.position);
       order_.PopBack();
     }
-    while (!stamps_.empty() && stamps_.back().end > order_.end()) {
+    while (!eras_.empty() && eras_.back().end > order_.end()) {
       uint64_t begin =
-          stamps_.size() > 1 ? stamps_[stamps_.size() - 2].end : order_.begin();
+          eras_.size() > 1 ? eras_[eras_.size() - 2].end : order_.begin();
       if (begin >= order_.end()) {
-        stamps_.pop_back();
+        eras_.pop_back();
       } else {
-        stamps_.back().end = order_.end();
+        eras_.back().end = order_.end();
       }
     }
   }
@@ -266,7 +266,7 @@ class DedupTable {
   ZeroedArray<Entry> slots_;
   size_t size_ = 0;
   StampRing order_;
-  std::deque<Era> stamps_;  // oldest first
+  std::deque<Era> eras_;  // oldest first
 };
 
 }  // namespace eventmesh::store_internal
