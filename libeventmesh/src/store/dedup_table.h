@@ -88,15 +88,6 @@ class DedupTable {
 
   DedupTable() : slots_(kMinSlots) {}
 
-  // The entry for `hash`, or nullptr.
-  const Entry* Find(uint64_t hash) const {
-    for (size_t i = hash & Mask();; i = (i + 1) & Mask()) {
-      const Entry& slot = slots_[i];
-      if (slot.hash == hash) return &slot;
-      if (slot.hash == 0) return nullptr;
-    }
-  }
-
   // Inserts `entry` (replacing one with the same hash) and remembers it,
   // stored at `stored_at`, for expiry.
   void Insert(const Entry& entry, int64_t stored_at) {
