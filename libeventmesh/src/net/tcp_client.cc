@@ -160,6 +160,21 @@ class PublishWaiters {
   uint64_t first_ = 0;
 };
 
+// What an answer to a call expecting `expect` says: OK when it is one, the
+// server's error when it is an error frame, else that it is the wrong kind.
+Status AnswerStatus(const Frame& frame, FrameType expect) {
+  if (frame.type == FrameType::kError) {
+    Status error;
+    Status decoded = DecodeError(frame.body, &error);
+    return decoded.ok() ? error : decoded;
+  }
+  if (frame.type != expect) {
+    return Internal(std::string("expected ") + FrameTypeName(expect) +
+                    ", got " + FrameTypeName(frame.type));
+  }
+  return Status::Ok();
+}
+
 // Waits for one call's answer on the caller's thread.
 struct CallWaiter {
   std::mutex mu;
@@ -601,17 +616,8 @@ void RemoteMesh::CompleteCall(const Frame& frame) {
     CompletePublish(frame, publish);
     return;
   }
-  if (frame.type == FrameType::kError) {
-    Status error;
-    Status decoded = DecodeError(frame.body, &error);
-    call.done(decoded.ok() ? error : decoded, nullptr);
-  } else if (frame.type != call.expect) {
-    call.done(Internal(std::string("expected ") + FrameTypeName(call.expect) +
-                       ", got " + FrameTypeName(frame.type)),
-              nullptr);
-  } else {
-    call.done(Status::Ok(), &frame);
-  }
+  Status status = AnswerStatus(frame, call.expect);
+  call.done(status, status.ok() ? &frame : nullptr);
 }
 
 // --- deliveries --------------------------------------------------------------
@@ -763,17 +769,8 @@ void RemoteMesh::Flush() {
 void RemoteMesh::CompletePublish(const Frame& frame,
                                  const PublishWaiters::Done& done) {
   PublishAnswered();
-  if (frame.type == FrameType::kError) {
-    Status error;
-    Status decoded = DecodeError(frame.body, &error);
-    done(decoded.ok() ? error : decoded);
-    return;
-  }
-  if (frame.type != FrameType::kPubAck) {
-    done(Internal(std::string("expected ") + FrameTypeName(FrameType::kPubAck) +
-                  ", got " + FrameTypeName(frame.type)));
-    return;
-  }
+  Status status = AnswerStatus(frame, FrameType::kPubAck);
+  if (!status.ok()) return done(status);
   uint64_t sequence = 0;
   Status decoded = DecodeVarintBody(frame.body, "puback", &sequence);
   if (!decoded.ok()) return done(decoded);
