@@ -8,136 +8,193 @@
 namespace eventmesh::store_internal {
 namespace {
 
-// The entry for `hash`, or nullptr, looked up as the stores do.
-const DedupTable::Entry* Find(DedupTable& table, uint64_t hash) {
-  DedupTable::Entry* slot = table.Slot(hash);
-  return slot->hash == hash ? slot : nullptr;
+// The sequence remembered for `hash`, or 0, looked up as the stores do.
+uint64_t Find(DedupTable& table, uint64_t hash) {
+  return table.SequenceOf(*table.Slot(hash));
 }
 
 TEST(DedupTable, FindsWhatWasInsertedAndForgetsExpired) {
   DedupTable table;
-  table.Insert({42, 1, 1, 7}, 100);
-  table.Insert({43, 2, 1, 8}, 200);
-  ASSERT_NE(Find(table, 42), nullptr);
-  EXPECT_EQ(Find(table, 42)->position, 1u);
-  EXPECT_EQ(Find(table, 44), nullptr);
+  table.Insert(42, 1, 11, 100);
+  table.Insert(43, 2, 12, 200);
+  EXPECT_EQ(Find(table, 42), 11u);
+  EXPECT_EQ(table.Slot(42)->position, 1u);
+  EXPECT_EQ(Find(table, 44), 0u);
   table.Expire(150);
-  EXPECT_EQ(Find(table, 42), nullptr);
-  EXPECT_NE(Find(table, 43), nullptr);
-  EXPECT_EQ(table.size(), 1u);
+  EXPECT_EQ(Find(table, 42), 0u);
+  EXPECT_EQ(Find(table, 43), 12u);
 }
 
 TEST(DedupTable, ExpiryKeepsANewerEntryForTheSameHash) {
   DedupTable table;
-  table.Insert({5, 1, 1, 1}, 100);
-  table.Insert({5, 9, 2, 1}, 300);  // replaced after the first expired
+  table.Insert(5, 1, 1, 100);
+  table.Insert(5, 9, 2, 300);  // replaced after the first expired
   table.Expire(200);
-  ASSERT_NE(Find(table, 5), nullptr);
-  EXPECT_EQ(Find(table, 5)->position, 9u);
+  EXPECT_EQ(Find(table, 5), 2u);
+  EXPECT_EQ(table.Slot(5)->position, 9u);
+  EXPECT_EQ(table.size(), 1u);
 }
 
 TEST(DedupTable, RollBackRemovesOnlyTheAbortedEntries) {
   DedupTable table;
-  table.Insert({1, 1, 1, 1}, 10);
-  uint64_t mark = table.mark();
-  table.Insert({2, 2, 1, 1}, 20);
-  table.Insert({3, 3, 1, 1}, 20);
-  table.RollBack(mark, 2);
-  EXPECT_NE(Find(table, 1), nullptr);
-  EXPECT_EQ(Find(table, 2), nullptr);
-  EXPECT_EQ(Find(table, 3), nullptr);
+  table.Insert(1, 1, 1, 10);
+  table.Begin();
+  table.Insert(2, 2, 1, 20);
+  table.Insert(3, 3, 1, 20);
+  table.RollBack(2);
+  EXPECT_EQ(Find(table, 1), 1u);
+  EXPECT_EQ(Find(table, 2), 0u);
+  EXPECT_EQ(Find(table, 3), 0u);
+  EXPECT_EQ(table.size(), 1u);
+  // The next transaction reuses the positions for other events.
+  table.Begin();
+  table.Insert(4, 2, 2, 30);
+  EXPECT_EQ(Find(table, 4), 2u);
+  EXPECT_EQ(Find(table, 2), 0u);
 }
 
-// The transaction's first group commit may expire old entries after the
-// mark was taken; the rollback must still drop exactly the new ones.
+// The transaction's first group commit may expire old entries after it
+// began; the rollback must still drop exactly the new ones.
 TEST(DedupTable, RollBackAfterAnExpiryDropsOnlyTheNewEntries) {
   DedupTable table;
-  for (uint64_t h = 1; h <= 5; ++h) table.Insert({h, h, h, 1}, 10);
-  table.Insert({6, 6, 6, 1}, 30);
-  uint64_t mark = table.mark();
+  for (uint64_t h = 1; h <= 5; ++h) table.Insert(h, h, h, 10);
+  table.Insert(6, 6, 6, 30);
+  table.Begin();
   table.Expire(20);  // drops 1 to 5
-  table.Insert({7, 7, 7, 1}, 40);
-  table.Insert({8, 8, 8, 1}, 40);
-  table.RollBack(mark, 7);
-  EXPECT_EQ(Find(table, 7), nullptr);
-  EXPECT_EQ(Find(table, 8), nullptr);
-  ASSERT_NE(Find(table, 6), nullptr);
-  EXPECT_EQ(table.size(), 1u);
+  table.Insert(7, 7, 7, 40);
+  table.Insert(8, 8, 8, 40);
+  table.RollBack(7);
+  EXPECT_EQ(Find(table, 7), 0u);
+  EXPECT_EQ(Find(table, 8), 0u);
+  EXPECT_EQ(Find(table, 6), 6u);
+  for (uint64_t h = 1; h <= 5; ++h) EXPECT_EQ(Find(table, h), 0u);
   // The times left behind still expire what remains, and only that.
-  table.Insert({9, 9, 9, 1}, 50);
+  table.Insert(9, 7, 9, 50);
   table.Expire(45);
-  EXPECT_EQ(Find(table, 6), nullptr);
-  EXPECT_NE(Find(table, 9), nullptr);
+  EXPECT_EQ(Find(table, 6), 0u);
+  EXPECT_EQ(Find(table, 9), 9u);
 }
 
 TEST(DedupTable, SlotThenPutInsertsWithOneProbe) {
   DedupTable table;
   DedupTable::Entry* slot = table.Slot(77);
   EXPECT_EQ(slot->hash, 0u);
-  table.Put(slot, {77, 3, 2, 1}, 5);
+  EXPECT_EQ(table.SequenceOf(*slot), 0u);
+  table.Put(slot, 77, 3, 2, 5);
   slot = table.Slot(77);
   ASSERT_EQ(slot->hash, 77u);
   EXPECT_EQ(slot->position, 3u);
+  EXPECT_EQ(table.SequenceOf(*slot), 2u);
   EXPECT_EQ(table.size(), 1u);
 }
 
-// Grows well past the sizes served by huge pages, then expires it all.
-TEST(DedupTable, GrowsLargeAndEmptiesAgain) {
+TEST(DedupTable, ForgetDropsOnlyThatPosition) {
+  DedupTable table;
+  table.Insert(10, 1, 1, 5);
+  table.Insert(11, 2, 2, 5);
+  table.Forget(1);
+  table.Forget(99);  // never stored: nothing happens
+  EXPECT_EQ(Find(table, 10), 0u);
+  EXPECT_EQ(Find(table, 11), 2u);
+}
+
+// Positions a store did not check for duplicates read as unknown.
+TEST(DedupTable, PositionsBetweenInsertsAreNotEntries) {
+  DedupTable table;
+  table.Insert(1, 100, 1, 5);
+  table.Insert(2, 105, 2, 5);
+  EXPECT_EQ(Find(table, 1), 1u);
+  EXPECT_EQ(Find(table, 2), 2u);
+  DedupTable::Entry fake{3, 103};
+  EXPECT_EQ(table.SequenceOf(fake), 0u);
+}
+
+// Grows well past the sizes served by huge pages, expires it all, then
+// fills again: the dead entries make room instead of the table growing.
+TEST(DedupTable, GrowsLargeEmptiesAndReusesItsSlots) {
   DedupTable table;
   constexpr uint64_t kEntries = 300000;
+  auto hash = [](uint64_t i) { return i * 0x9E3779B97F4A7C15ull | 1; };
   for (uint64_t i = 1; i <= kEntries; ++i) {
-    table.Insert({i * 0x9E3779B97F4A7C15ull | 1, i, i, 1},
-                 static_cast<int64_t>(i / 1000));
+    table.Insert(hash(i), i, i, static_cast<int64_t>(i / 1000));
   }
   EXPECT_EQ(table.size(), kEntries);
   for (uint64_t i = 1; i <= kEntries; i += 997) {
-    const DedupTable::Entry* e = Find(table, i * 0x9E3779B97F4A7C15ull | 1);
-    ASSERT_NE(e, nullptr) << i;
-    EXPECT_EQ(e->position, i);
+    ASSERT_EQ(Find(table, hash(i)), i) << i;
+    EXPECT_EQ(table.Slot(hash(i))->position, i);
   }
   table.Expire(150);  // the first 149,999
-  EXPECT_EQ(table.size(), kEntries - 149999);
-  EXPECT_EQ(Find(table, 1 * 0x9E3779B97F4A7C15ull | 1), nullptr);
+  EXPECT_EQ(Find(table, hash(1)), 0u);
+  EXPECT_EQ(Find(table, hash(149999)), 0u);
+  EXPECT_EQ(Find(table, hash(150000)), 150000u);
   table.Expire(1000);
-  EXPECT_EQ(table.size(), 0u);
+  for (uint64_t i = 1; i <= kEntries; i += 997) {
+    ASSERT_EQ(Find(table, hash(i)), 0u) << i;
+  }
+  // 300,000 more pass the half-full mark of the 2^20 slots, which
+  // reclaims the 300,000 dead entries.
+  for (uint64_t i = kEntries + 1; i <= 2 * kEntries; ++i) {
+    table.Insert(hash(i), i, i, 2000);
+  }
+  EXPECT_EQ(table.size(), kEntries);
+  for (uint64_t i = kEntries + 1; i <= 2 * kEntries; i += 997) {
+    ASSERT_EQ(Find(table, hash(i)), i) << i;
+  }
 }
 
-// Random inserts, expiries and topic erasures against a std::map model,
-// with hashes that collide in their low bits to exercise probe runs.
+// Random inserts, expiries, forgets and rolled-back transactions against
+// a std::map model, with hashes that collide in their low bits to
+// exercise probe runs and the reclaiming pass.
 TEST(DedupTable, MatchesAModelUnderRandomOperations) {
+  struct Stored {
+    uint64_t position;
+    uint64_t sequence;
+    int64_t stored_at;
+  };
   DedupTable table;
-  std::map<uint64_t, DedupTable::Entry> model;
-  std::map<uint64_t, int64_t> stored_at;
+  std::map<uint64_t, Stored> model;
   std::mt19937_64 rng(7);
   uint64_t position = 0;
   int64_t now = 0;
-  for (int step = 0; step < 20000; ++step) {
-    uint64_t hash = ((rng() % 64) << 20) | ((rng() % 4) + 1);
-    ++now;
-    if (rng() % 10 < 7) {
-      DedupTable::Entry e{hash, ++position, position,
-                          static_cast<uint32_t>(rng() % 3)};
-      table.Insert(e, now);
-      model[hash] = e;
-      stored_at[hash] = now;
-    } else if (rng() % 50 == 0) {
-      uint32_t topic = rng() % 3;
-      table.EraseTopic(topic);
-      for (auto it = model.begin(); it != model.end();) {
-        it = it->second.topic_id == topic ? model.erase(it) : std::next(it);
-      }
-    } else {
-      int64_t horizon = now - 100;
+  uint64_t txn_start = 0;  // 0: no transaction open
+  for (int step = 0; step < 40000; ++step) {
+    uint64_t hash = ((rng() % 256) << 20) | ((rng() % 4) + 1);
+    now += rng() % 2;
+    uint64_t op = rng() % 100;
+    if (op < 70) {
+      position += 1 + rng() % 2;  // some positions were not checked
+      uint64_t sequence = 1 + rng() % 1000;
+      table.Insert(hash, position, sequence, now);
+      model[hash] = {position, sequence, now};
+    } else if (op < 80) {
+      int64_t horizon = now - 60;
       table.Expire(horizon);
-      for (auto it = model.begin(); it != model.end();) {
-        it = stored_at[it->first] < horizon ? model.erase(it) : std::next(it);
-      }
+      std::erase_if(
+          model, [&](const auto& kv) { return kv.second.stored_at < horizon; });
+    } else if (op < 85 && !model.empty()) {
+      auto it = model.begin();
+      std::advance(it, rng() % model.size());
+      table.Forget(it->second.position);
+      model.erase(it);
+    } else if (op < 90) {
+      table.Begin();
+      txn_start = position + 1;
+    } else if (op < 93 && txn_start != 0) {
+      table.RollBack(txn_start);
+      std::erase_if(model, [&](const auto& kv) {
+        return kv.second.position >= txn_start;
+      });
+      position = txn_start - 1;  // the next transaction reuses them
+      txn_start = 0;
     }
-    ASSERT_EQ(table.size(), model.size()) << "step " << step;
-    for (const auto& [h, e] : model) {
-      const DedupTable::Entry* found = Find(table, h);
-      ASSERT_NE(found, nullptr) << "step " << step;
-      ASSERT_EQ(found->position, e.position);
+    ASSERT_GE(table.size(), model.size()) << "step " << step;
+    for (const auto& [h, stored] : model) {
+      DedupTable::Entry* slot = table.Slot(h);
+      ASSERT_EQ(table.SequenceOf(*slot), stored.sequence) << "step " << step;
+      ASSERT_EQ(slot->position, stored.position) << "step " << step;
+    }
+    if (!model.contains(hash)) {
+      ASSERT_EQ(Find(table, hash), 0u) << "step " << step;
     }
   }
 }

@@ -291,6 +291,30 @@ TEST_P(StoreTest, RetentionByCountKeepsTheNewest) {
   EXPECT_EQ(store->Topics().value()[0].last_sequence, 26u);
 }
 
+// Retention removes events, not what was published: a copy of a removed
+// event is still a duplicate within the window, and gets its sequence.
+TEST_P(StoreTest, DuplicateOfAnEventRetentionRemovedKeepsItsSequence) {
+  options_.retention = {{"keep.*", std::chrono::milliseconds(0), 0, 2}};
+  options_.retention_interval = std::chrono::milliseconds(10);
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  AppendN(*store, "keep.few", 6);  // ids keep.few-0 .. keep.few-5
+  uint64_t count = 0;
+  for (int i = 0; i < 500; ++i) {
+    count = store->Topics().value()[0].count;
+    if (count == 2) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(count, 2u);
+  auto again = AppendOne(*store, MakeEvent("keep.few", "keep.few-1"));
+  EM_ASSERT_OK(again.status);
+  EXPECT_TRUE(again.duplicate);
+  EXPECT_EQ(again.sequence, 2u);
+  auto fresh = AppendOne(*store, MakeEvent("keep.few", "keep.few-6"));
+  EXPECT_FALSE(fresh.duplicate);
+  EXPECT_EQ(fresh.sequence, 7u);
+}
+
 TEST_P(StoreTest, RetentionByBytesStaysUnderTheLimit) {
   options_.retention = {{">", std::chrono::milliseconds(0), 4000, 0}};
   options_.retention_interval = std::chrono::milliseconds(10);

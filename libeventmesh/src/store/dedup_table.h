@@ -3,8 +3,11 @@
 //
 // An open-addressing table with linear probing over a flat array (the keys
 // are already well-mixed hashes), so an insert or a lookup costs about one
-// cache miss and no allocation. Entries leave in the order they came, by
-// the dedup window, through a FIFO kept beside the table.
+// cache miss and no allocation. A slot holds only the hash and the log
+// position; the sequence of each position in the window sits in a ring
+// beside the table, written in order. An entry counts while its position
+// is inside the window and not forgotten; dead entries are reclaimed in
+// one pass when the table fills, before it is allowed to grow.
 //
 // Not thread-safe: its store serializes every use.
 
@@ -13,11 +16,13 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <new>
 #include <utility>
+#include <vector>
 
 namespace eventmesh::store_internal {
 
@@ -79,27 +84,29 @@ class ZeroedArray {
 
 class DedupTable {
  public:
+  // A slot: the hash of an event's source and id, and the log position it
+  // was stored at. 16 bytes, four to a cache line: a lookup costs one miss.
   struct Entry {
     uint64_t hash = 0;  // 0 marks an empty slot; DedupHash never returns 0
     uint64_t position = 0;
-    uint64_t sequence = 0;
-    uint32_t topic_id = 0;
   };
 
   DedupTable() : slots_(kMinSlots) {}
 
-  // Inserts `entry` (replacing one with the same hash) and remembers it,
-  // stored at `stored_at`, for expiry.
-  void Insert(const Entry& entry, int64_t stored_at) {
-    Put(Slot(entry.hash), entry, stored_at);
+  // Remembers that the event hashing to `hash` was stored at `position`
+  // with `sequence` (not 0) at `stored_at`. Positions must grow from one
+  // insert to the next, and times must not go back.
+  void Insert(uint64_t hash, uint64_t position, uint64_t sequence,
+              int64_t stored_at) {
+    Put(Slot(hash), hash, position, sequence, stored_at);
   }
 
   // The slot holding `hash`, or the empty one where an entry for it goes,
   // with room made for that entry: a lookup that may be followed by an
   // insert then probes the table once. The slot stays valid until the
-  // table next changes.
+  // table next changes. Its entry counts only if SequenceOf() says so.
   Entry* Slot(uint64_t hash) {
-    if ((size_ + 1) * 2 > slots_.size()) Rehash(slots_.size() * 2);
+    if ((size_ + 1) * 2 > slots_.size()) MakeRoom();
     size_t i = hash & Mask();
     while (slots_[i].hash != 0 && slots_[i].hash != hash) {
       i = (i + 1) & Mask();
@@ -107,128 +114,173 @@ class DedupTable {
     return &slots_[i];
   }
 
-  // Fills `slot`, which Slot(entry.hash) returned, as Insert does.
-  void Put(Entry* slot, const Entry& entry, int64_t stored_at) {
-    if (slot->hash == 0) ++size_;
-    *slot = entry;
-    order_.Push({entry.hash, entry.position});
-    if (eras_.empty() || eras_.back().stored_at != stored_at) {
-      eras_.push_back({stored_at, order_.end()});
-    }
-    eras_.back().end = order_.end();
+  // The sequence stored with `slot`'s entry, or 0 when there is none: an
+  // empty slot, or an entry that expired or was forgotten.
+  uint64_t SequenceOf(const Entry& slot) const {
+    if (slot.hash == 0) return 0;
+    return sequences_.Get(slot.position);
   }
 
-  // Drops entries stored before `horizon`.
+  // Fills `slot`, which Slot(hash) returned, as Insert does.
+  void Put(Entry* slot, uint64_t hash, uint64_t position, uint64_t sequence,
+           int64_t stored_at) {
+    if (slot->hash == 0) ++size_;
+    *slot = {hash, position};
+    sequences_.Set(position, sequence);
+    if (in_transaction_) added_.push_back(hash);
+    if (eras_.empty() || eras_.back().stored_at != stored_at) {
+      eras_.push_back({stored_at, position + 1});
+    }
+    eras_.back().end = position + 1;
+  }
+
+  // Forgets entries stored before `horizon`. Their slots are reclaimed
+  // when the table next runs out of room.
   void Expire(int64_t horizon) {
+    uint64_t live_from = sequences_.begin();
     while (!eras_.empty() && eras_.front().stored_at < horizon) {
-      while (order_.begin() < eras_.front().end) {
-        Erase(order_.Front().hash, order_.Front().position);
-        order_.PopFront();
-      }
+      live_from = eras_.front().end;
       eras_.pop_front();
     }
+    sequences_.DropBefore(live_from);
   }
 
-  // How many inserts the table has seen: a mark for RollBack.
-  uint64_t mark() const { return order_.end(); }
+  // Forgets the entry stored at `position`, if any: its event was deleted.
+  void Forget(uint64_t position) {
+    if (sequences_.Get(position) == 0) return;
+    sequences_.Set(position, 0);
+    ++forgotten_;
+  }
 
-  // Drops the entries inserted since mark() returned `mark` whose position
-  // is at least `first_position`: an aborted transaction's. An expiry in
-  // between does not move the mark.
-  void RollBack(uint64_t mark, uint64_t first_position) {
-    while (order_.end() > mark && order_.end() > order_.begin()) {
-      const Stamp& last = order_.Back();
-      if (last.position >= first_position) Erase(last.hash, last.position);
-      order_.PopBack();
+  // Starts a transaction: RollBack undoes the inserts made after this.
+  void Begin() {
+    in_transaction_ = true;
+    added_.clear();
+  }
+
+  // Drops the entries inserted since Begin() whose position is at least
+  // `first_position`: an aborted transaction's, whose positions the next
+  // transaction hands out again. Entries they replaced stay gone.
+  void RollBack(uint64_t first_position) {
+    for (auto it = added_.rbegin(); it != added_.rend(); ++it) {
+      size_t i = Home(*it);
+      while (slots_[i].hash != 0 && slots_[i].hash != *it) {
+        i = (i + 1) & Mask();
+      }
+      if (slots_[i].hash != 0 && slots_[i].position >= first_position) {
+        EraseAt(i);
+      }
     }
-    while (!eras_.empty() && eras_.back().end > order_.end()) {
-      uint64_t begin =
-          eras_.size() > 1 ? eras_[eras_.size() - 2].end : order_.begin();
-      if (begin >= order_.end()) {
+    added_.clear();
+    in_transaction_ = false;
+    sequences_.DropFrom(first_position);
+    while (!eras_.empty() && eras_.back().end > first_position) {
+      uint64_t start =
+          eras_.size() > 1 ? eras_[eras_.size() - 2].end : sequences_.begin();
+      if (start >= first_position) {
         eras_.pop_back();
       } else {
-        eras_.back().end = order_.end();
+        eras_.back().end = first_position;
       }
     }
   }
 
-  // Removes every entry of `topic_id`.
-  void EraseTopic(uint32_t topic_id) {
-    ZeroedArray<Entry> old(slots_.size());
-    old.swap(slots_);
-    size_ = 0;
-    for (const Entry& e : old) {
-      if (e.hash != 0 && e.topic_id != topic_id) Place(e);
-    }
-  }
-
-  // Starts loading the slot where `hash` lives, ahead of a Find: the
+  // Starts loading the slot where `hash` lives, ahead of a Slot(): the
   // table outgrows the caches, so a lookup is otherwise a memory stall.
   void Prefetch(uint64_t hash) const {
-    __builtin_prefetch(&slots_[hash & Mask()]);
+    __builtin_prefetch(&slots_[Home(hash)]);
   }
 
+  // Occupied slots, counting dead entries not reclaimed yet.
   size_t size() const { return size_; }
 
  private:
   static constexpr size_t kMinSlots = 1024;
-  // One insert, in the order they came.
-  struct Stamp {
-    uint64_t hash;
-    uint64_t position;
-  };
-  // The inserts counted before `end`, and after the previous Era's end,
-  // were stored at `stored_at`: a commit stores many events at one time,
-  // so times are kept per run of inserts, not per insert.
+  // The inserts at positions before `end`, and from the previous Era's
+  // end on, were stored at `stored_at`: a commit stores many events at
+  // one time, so times are kept per run of inserts, not per insert.
   struct Era {
     int64_t stored_at;
     uint64_t end;
   };
 
-  // A FIFO of stamps in one power-of-two ring, addressed by how many were
-  // ever pushed, so that growing it is its only allocation.
-  class StampRing {
+  // The sequence stored at each position of the window, in one power-of-
+  // two ring indexed by position: positions come in order, so this costs
+  // eight bytes written in sequence per event, and it tells at once
+  // whether an entry's position is still inside the window.
+  class SequenceRing {
    public:
     uint64_t begin() const { return begin_; }
-    uint64_t end() const { return end_; }
-    const Stamp& Front() const { return ring_[begin_ & (ring_.size() - 1)]; }
-    const Stamp& Back() const { return ring_[(end_ - 1) & (ring_.size() - 1)]; }
-    void PopFront() { ++begin_; }
-    void PopBack() { --end_; }
-    void Push(const Stamp& stamp) {
-      if (end_ - begin_ == ring_.size()) Grow();
-      ring_[end_++ & (ring_.size() - 1)] = stamp;
+    uint64_t Get(uint64_t position) const {
+      if (position < begin_ || position >= end_) return 0;
+      return ring_[position & (ring_.size() - 1)];
+    }
+    // Sets `position`'s sequence; positions after the last one set and
+    // before this one read 0.
+    void Set(uint64_t position, uint64_t sequence) {
+      if (begin_ == end_) begin_ = end_ = position;
+      if (position < begin_) return;  // already expired
+      while (end_ <= position) {
+        if (end_ - begin_ == ring_.size()) Grow();
+        ring_[end_++ & (ring_.size() - 1)] = 0;
+      }
+      ring_[position & (ring_.size() - 1)] = sequence;
+    }
+    void DropBefore(uint64_t position) {
+      begin_ = std::min(std::max(begin_, position), end_);
+    }
+    void DropFrom(uint64_t position) {
+      end_ = std::max(std::min(end_, position), begin_);
     }
 
    private:
     void Grow() {
-      ZeroedArray<Stamp> bigger(ring_.size() * 2);
-      for (uint64_t i = begin_; i < end_; ++i) {
-        bigger[i & (bigger.size() - 1)] = ring_[i & (ring_.size() - 1)];
+      ZeroedArray<uint64_t> bigger(ring_.size() * 2);
+      for (uint64_t p = begin_; p < end_; ++p) {
+        bigger[p & (bigger.size() - 1)] = ring_[p & (ring_.size() - 1)];
       }
       ring_.swap(bigger);
     }
 
-    ZeroedArray<Stamp> ring_{kMinSlots};
+    ZeroedArray<uint64_t> ring_{kMinSlots};
     uint64_t begin_ = 0;
     uint64_t end_ = 0;
   };
 
   size_t Mask() const { return slots_.size() - 1; }
+  size_t Home(uint64_t hash) const { return hash & Mask(); }
 
-  // Removes the entry for `hash` if it still describes `position`, then
-  // shifts later entries of the probe run back so lookups stay correct.
-  void Erase(uint64_t hash, uint64_t position) {
-    size_t i = hash & Mask();
-    while (slots_[i].hash != hash) {
-      if (slots_[i].hash == 0) return;
-      i = (i + 1) & Mask();
+  // Called when the table is half full: reclaims dead entries if some may
+  // have died since the last time, and doubles the table when live ones
+  // still fill more than a quarter of it.
+  void MakeRoom() {
+    if (sequences_.begin() != reclaimed_below_ || forgotten_ != 0) {
+      Reclaim();
+      if ((size_ + 1) * 4 <= slots_.size()) return;
     }
-    if (slots_[i].position != position) return;
+    Rehash(slots_.size() * 2);
+  }
+
+  // Erases every dead entry in one pass over the table.
+  void Reclaim() {
+    for (size_t i = 0; i < slots_.size();) {
+      if (slots_[i].hash != 0 && SequenceOf(slots_[i]) == 0) {
+        EraseAt(i);  // a later entry may now sit at i: look again
+      } else {
+        ++i;
+      }
+    }
+    reclaimed_below_ = sequences_.begin();
+    forgotten_ = 0;
+  }
+
+  // Empties slot `i`, then shifts later entries of its probe run back so
+  // lookups stay correct.
+  void EraseAt(size_t i) {
     --size_;
     for (size_t j = (i + 1) & Mask(); slots_[j].hash != 0;
          j = (j + 1) & Mask()) {
-      size_t home = slots_[j].hash & Mask();
+      size_t home = Home(slots_[j].hash);
       // Move j back to i when its home is not in the cyclic range (i, j].
       bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
       if (stays) continue;
@@ -238,26 +290,29 @@ class DedupTable {
     slots_[i] = Entry{};
   }
 
-  void Place(const Entry& e) {
-    size_t i = e.hash & Mask();
-    while (slots_[i].hash != 0) i = (i + 1) & Mask();
-    slots_[i] = e;
-    ++size_;
-  }
-
   void Rehash(size_t slots) {
     ZeroedArray<Entry> old(slots);
     old.swap(slots_);
     size_ = 0;
     for (const Entry& e : old) {
-      if (e.hash != 0) Place(e);
+      if (e.hash == 0 || SequenceOf(e) == 0) continue;
+      size_t i = Home(e.hash);
+      while (slots_[i].hash != 0) i = (i + 1) & Mask();
+      slots_[i] = e;
+      ++size_;
     }
+    reclaimed_below_ = sequences_.begin();
+    forgotten_ = 0;
   }
 
   ZeroedArray<Entry> slots_;
   size_t size_ = 0;
-  StampRing order_;
-  std::deque<Era> eras_;  // oldest first
+  SequenceRing sequences_;
+  std::deque<Era> eras_;          // oldest first
+  uint64_t reclaimed_below_ = 0;  // the window's start at the last reclaim
+  uint64_t forgotten_ = 0;        // Forget() calls since then
+  bool in_transaction_ = false;
+  std::vector<uint64_t> added_;  // hashes inserted since Begin()
 };
 
 }  // namespace eventmesh::store_internal

@@ -130,7 +130,6 @@ struct Undo {
   int64_t last_stored_at = 0;
   uint32_t next_topic_id = 0;
   std::vector<std::pair<std::string, std::optional<TopicState>>> topics;
-  uint64_t dedup_mark = 0;
 };
 
 class LmdbStore final : public Store {
@@ -219,7 +218,6 @@ class LmdbStore final : public Store {
                      uint64_t first_position);
   void FailTrims(const Status& status);
   void ReleaseFreedPages();
-  void ForgetDedupOfTopic(uint32_t topic_id);
   void PruneDedup(int64_t now);
 
   // --- reads ---
@@ -276,6 +274,9 @@ class LmdbStore final : public Store {
   std::vector<AppendOutcome> outcomes_;
   std::vector<AppendOutcome> done_outcomes_;
   DedupTable dedup_;
+  // Positions of records a deleting transaction removed, forgotten by the
+  // dedup table once it commits.
+  std::vector<uint64_t> forgotten_positions_;
   std::deque<TrimJob> trims_;
   bool removed_records_ = false;  // since the last ReleaseFreedPages
   int64_t unsynced_since_ = 0;    // monotonic time of the oldest unflushed
@@ -754,11 +755,8 @@ Status LmdbStore::RebuildDedup(MDB_txn* txn) {
     if (!ParseLogRecord(ToView(value), &view) || view.dedup_hash == 0) {
       continue;
     }
-    auto topic = topics_.find(std::string(view.topic));
-    uint32_t topic_id = topic == topics_.end() ? 0 : topic->second.meta.id;
     uint64_t position = GetBigEndian64(static_cast<char*>(key.mv_data));
-    dedup_.Insert({view.dedup_hash, position, view.sequence, topic_id},
-                  view.stored_at);
+    dedup_.Insert(view.dedup_hash, position, view.sequence, view.stored_at);
   }
   return Status();
 }
@@ -975,7 +973,8 @@ void LmdbStore::BeginUndo(Undo* undo) {
   undo->next_position = next_position_;
   undo->last_stored_at = last_stored_at_;
   undo->next_topic_id = next_topic_id_;
-  undo->dedup_mark = dedup_.mark();
+  forgotten_positions_.clear();
+  dedup_.Begin();
 }
 
 int LmdbStore::ApplyGroup(MDB_txn* txn, std::vector<Op>& group, Undo* undo) {
@@ -1087,9 +1086,7 @@ int LmdbStore::ApplyAppend(MDB_txn* txn, MDB_cursor* log, MDB_cursor* seq,
     int rc = AppendEvent(log, seq, event, hash, *topic, now, outcome);
     if (rc != 0) return rc;
     if (dedup) {
-      dedup_.Put(slot,
-                 {hash, outcome->position, outcome->sequence, topic->meta.id},
-                 now);
+      dedup_.Put(slot, hash, outcome->position, outcome->sequence, now);
     }
     ++outcome;
   }
@@ -1153,7 +1150,8 @@ int LmdbStore::AppendEvent(MDB_cursor* log, MDB_cursor* seq, Event& event,
 int LmdbStore::FindDuplicate(MDB_txn* txn, const Event& event,
                              const DedupTable::Entry& slot,
                              AppendOutcome* outcome) {
-  if (slot.hash == 0) return 0;  // an empty slot: not seen
+  uint64_t sequence = dedup_.SequenceOf(slot);
+  if (sequence == 0) return 0;  // not seen within the window
   DedupTable::Entry entry = slot;
   char key_bytes[8];
   PutBigEndian64(entry.position, key_bytes);
@@ -1170,7 +1168,7 @@ int LmdbStore::FindDuplicate(MDB_txn* txn, const Event& event,
     }
   }
   outcome->duplicate = true;
-  outcome->sequence = entry.sequence;
+  outcome->sequence = sequence;
   outcome->position = entry.position;
   duplicates_.fetch_add(1, std::memory_order_relaxed);
   return 0;
@@ -1275,7 +1273,7 @@ void LmdbStore::RollBack(Undo& undo) {
       topic_cache_.fill(nullptr);
     }
   }
-  dedup_.RollBack(undo.dedup_mark, undo.next_position);
+  dedup_.RollBack(undo.next_position);
   touched_.clear();
   ++txn_epoch_;  // saved copies are stale now
 }
@@ -1471,13 +1469,15 @@ int LmdbStore::ApplyTrims(MDB_txn* txn, size_t budget, size_t* finished_jobs,
   return rc;
 }
 
-// After the commit: forgets deleted topics and completes finished jobs.
+// After the commit: forgets deleted topics and the dedup entries of their
+// records, and completes finished jobs.
 void LmdbStore::CompleteTrims(size_t finished_jobs,
                               const std::vector<std::string>& emptied) {
+  for (uint64_t position : forgotten_positions_) dedup_.Forget(position);
+  forgotten_positions_.clear();
   for (const std::string& name : emptied) {
     auto it = topics_.find(name);
     if (it == topics_.end()) continue;
-    ForgetDedupOfTopic(it->second.meta.id);
     topics_.erase(it);
     topic_cache_.fill(nullptr);
   }
@@ -1487,9 +1487,6 @@ void LmdbStore::CompleteTrims(size_t finished_jobs,
     auto it = topics_.find(job.topic);
     if (!job.delete_topic && it != topics_.end()) {
       it->second.trim_queued = false;
-    }
-    if (job.keep_topic && it != topics_.end()) {
-      ForgetDedupOfTopic(it->second.meta.id);
     }
     if (job.promise) job.promise->set_value(Status());
     trims_.pop_front();
@@ -1532,6 +1529,9 @@ int LmdbStore::TrimTopic(MDB_txn* txn, TopicState& topic, const TrimJob& job,
       SaveTopic(topic, undo);
       uint64_t size = walk.record_size();
       uint64_t sequence = view.sequence;
+      // A deleted topic's events are no longer duplicates of anything;
+      // those removed by retention still are, within the window.
+      if (job.delete_topic) forgotten_positions_.push_back(first_position);
       rc = walk.DeleteCurrent();
       if (rc != 0) return rc;
       removed_records_ = true;
@@ -1603,10 +1603,6 @@ void LmdbStore::FailTrims(const Status& status) {
     if (job.promise) job.promise->set_value(status);
   }
   trims_.clear();
-}
-
-void LmdbStore::ForgetDedupOfTopic(uint32_t topic_id) {
-  dedup_.EraseTopic(topic_id);
 }
 
 // ===========================================================================

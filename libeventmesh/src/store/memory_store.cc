@@ -48,7 +48,6 @@ struct TopicLog {
   uint64_t last_sequence = 0;
   uint64_t bytes = 0;
   const RetentionRule* rule = nullptr;
-  uint32_t id = 0;  // names the topic's entries in the dedup table
 
   uint64_t first_sequence() const {
     return records.empty() ? 0 : records.front().event->sequence;
@@ -169,7 +168,6 @@ class MemoryStore final : public Store {
   std::map<std::string, TopicLog, std::less<>> topics_;
   // The hash of source and id of events stored within the dedup window.
   DedupTable dedup_;
-  uint32_t next_topic_id_ = 1;
   std::map<std::string, std::string, std::less<>> state_;
   uint64_t next_position_ = 1;
   int64_t last_stored_at_ = 0;
@@ -266,9 +264,7 @@ AppendOutcome MemoryStore::AppendOneLocked(const std::shared_ptr<Event>& event,
   ++appended_;
 
   if (slot != nullptr) {
-    dedup_.Put(slot,
-               {dedup_hash, log_.back().position, event->sequence, topic.id},
-               now);
+    dedup_.Put(slot, dedup_hash, log_.back().position, event->sequence, now);
   }
   EnforceRuleLocked(topic, now);
   outcome.sequence = event->sequence;
@@ -280,8 +276,9 @@ AppendOutcome MemoryStore::AppendOneLocked(const std::shared_ptr<Event>& event,
 // within the dedup window.
 bool MemoryStore::FindDuplicateLocked(const DedupTable::Entry& slot,
                                       AppendOutcome* outcome) {
-  if (slot.hash == 0) return false;  // an empty slot: not seen
-  outcome->sequence = slot.sequence;
+  uint64_t sequence = dedup_.SequenceOf(slot);
+  if (sequence == 0) return false;  // not seen within the window
+  outcome->sequence = sequence;
   outcome->position = slot.position;
   outcome->duplicate = true;
   ++duplicates_;
@@ -300,7 +297,6 @@ TopicLog& MemoryStore::TopicFor(const std::string& name) {
   TopicLog& topic = topics_[name];
   topic.name = name;
   topic.rule = FindRetentionRule(options_, name);
-  topic.id = next_topic_id_++;
   return topic;
 }
 
@@ -530,9 +526,12 @@ Status MemoryStore::RemoveTopic(std::string_view name, bool keep_topic) {
   if (it == topics_.end() || it->second.records.empty()) {
     return NotFound("topic '" + std::string(name) + "' has no events");
   }
-  while (!it->second.records.empty()) RemoveOldestLocked(it->second);
-  // Forget dedup entries of the removed records: their sequences are gone.
-  dedup_.EraseTopic(it->second.id);
+  // Forget the removed records' dedup entries: they are not duplicates of
+  // anything now, unlike records retention removes.
+  while (!it->second.records.empty()) {
+    dedup_.Forget(it->second.records.front().position);
+    RemoveOldestLocked(it->second);
+  }
   // A purged topic stays, with its last sequence, so numbering goes on.
   if (!keep_topic) topics_.erase(it);
   return Status();
