@@ -102,6 +102,14 @@ struct Op {
   std::variant<AppendOp, StateOp, ControlOp> body;
 };
 
+// What a group of operations asks of its commit: a flush before it is
+// answered (kSync, or a Flush), or one within the batch window. Kept as
+// operations are queued, so the writer need not walk the group for it.
+struct GroupDurability {
+  bool sync = false;
+  bool batch = false;
+};
+
 struct TopicState {
   std::string name;
   TopicMeta meta;
@@ -180,7 +188,7 @@ class LmdbStore final : public Store {
   void Enqueue(Op op, size_t events);
   void FailInline(Op& op, const Status& status);
   void WriterLoop();
-  void ProcessGroup(std::vector<Op>& group);
+  void ProcessGroup(std::vector<Op>& group, GroupDurability wants);
   void RetireGroup(std::vector<Op>& group);
   int ApplyGroup(MDB_txn* txn, std::vector<Op>& group, Undo* undo);
   void GatherEvents(const std::vector<Op>& group);
@@ -247,6 +255,7 @@ class LmdbStore final : public Store {
   std::vector<Op> retired_;  // a finished group for a publisher to free
   std::vector<Op> spare_;    // an emptied one, kept for its capacity
   size_t queued_events_ = 0;
+  GroupDurability queued_wants_;  // what the queued operations ask for
   bool writer_idle_ = false;
   bool closed_ = false;  // no more operations accepted
   std::thread writer_;
@@ -793,6 +802,12 @@ void LmdbStore::Enqueue(Op op, size_t events) {
     FailInline(op, Closed("the store is closed"));
     return;
   }
+  const auto* control = std::get_if<ControlOp>(&op.body);
+  queued_wants_.sync =
+      queued_wants_.sync || op.durability == Durability::kSync ||
+      (control != nullptr && control->kind == ControlOp::kFlush);
+  queued_wants_.batch =
+      queued_wants_.batch || op.durability == Durability::kBatch;
   queue_.push_back(std::move(op));
   queued_events_ += events;
   if (writer_idle_) {
@@ -837,6 +852,7 @@ void LmdbStore::WriterLoop() {
   tls_writer_of = this;
   std::vector<Op> group;
   for (;;) {
+    GroupDurability wants;
     {
       std::unique_lock<std::mutex> lock(queue_mu_);
       while (queue_.empty() && !closed_ && trims_.empty()) {
@@ -855,12 +871,14 @@ void LmdbStore::WriterLoop() {
         writer_idle_ = false;
       }
       group.swap(queue_);
+      wants = queued_wants_;
+      queued_wants_ = GroupDurability();
       bool was_full = queued_events_ >= kMaxQueuedEvents;
       queued_events_ = 0;
       if (was_full) space_cv_.notify_all();
       if (closed_ && group.empty()) break;
     }
-    if (!group.empty()) ProcessGroup(group);
+    if (!group.empty()) ProcessGroup(group, wants);
     RetireGroup(group);
 
     int64_t now = MonotonicNanos();
@@ -895,16 +913,9 @@ void LmdbStore::RetireGroup(std::vector<Op>& group) {
   if (group.capacity() > kKeptOutcomes) group = {};
 }
 
-void LmdbStore::ProcessGroup(std::vector<Op>& group) {
-  bool sync = false;
-  bool batch = false;
-  for (const Op& op : group) {
-    const auto* control = std::get_if<ControlOp>(&op.body);
-    sync = sync || op.durability == Durability::kSync ||
-           (control != nullptr && control->kind == ControlOp::kFlush);
-    batch = batch || op.durability == Durability::kBatch;
-  }
-
+void LmdbStore::ProcessGroup(std::vector<Op>& group, GroupDurability wants) {
+  bool sync = wants.sync;
+  bool batch = wants.batch;
   Status status;
   for (;;) {
     MDB_txn* txn = nullptr;
