@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <random>
 
@@ -140,6 +141,29 @@ TEST(DedupTable, GrowsLargeEmptiesAndReusesItsSlots) {
   for (uint64_t i = kEntries + 1; i <= 2 * kEntries; i += 997) {
     ASSERT_EQ(Find(table, hash(i)), i) << i;
   }
+}
+
+// A steady rate through a fixed window: the sweep erases what expires
+// soon after, so the table holds little more than the window and settles
+// at a few times its size.
+TEST(DedupTable, ASteadyWindowKeepsTheTableSize) {
+  DedupTable table;
+  constexpr uint64_t kWindow = 10000;
+  auto hash = [](uint64_t i) { return i * 0x9E3779B97F4A7C15ull | 1; };
+  size_t settled = 0;
+  size_t most = 0;
+  for (uint64_t i = 1; i <= 1000000; ++i) {
+    int64_t now = static_cast<int64_t>(i);
+    table.Expire(now - static_cast<int64_t>(kWindow));
+    table.Insert(hash(i), i, i, now);
+    if (i == 100000) settled = table.capacity();
+    if (i > 100000) most = std::max(most, table.size());
+  }
+  EXPECT_LE(settled, 8 * kWindow);
+  EXPECT_EQ(table.capacity(), settled);
+  EXPECT_LE(most, kWindow + settled / 4);
+  EXPECT_EQ(Find(table, hash(999999)), 999999u);
+  EXPECT_EQ(Find(table, hash(980000)), 0u);
 }
 
 // Random inserts, expiries, forgets and rolled-back transactions against

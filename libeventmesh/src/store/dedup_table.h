@@ -6,8 +6,9 @@
 // cache miss and no allocation. A slot holds only the hash and the log
 // position; the sequence of each position in the window sits in a ring
 // beside the table, written in order. An entry counts while its position
-// is inside the window and not forgotten; dead entries are reclaimed in
-// one pass when the table fills, before it is allowed to grow.
+// is inside the window and not forgotten. Expired entries are erased by a
+// sweep that moves a few slots on with each insert, and dropped when the
+// table is rebuilt.
 //
 // Not thread-safe: its store serializes every use.
 
@@ -132,24 +133,25 @@ class DedupTable {
       eras_.push_back({stored_at, position + 1});
     }
     eras_.back().end = position + 1;
+    if (expiring_) Sweep();
   }
 
-  // Forgets entries stored before `horizon`. Their slots are reclaimed
-  // when the table next runs out of room.
+  // Forgets entries stored before `horizon`. Their slots are reclaimed by
+  // the sweep that follows inserts, a few slots at a time.
   void Expire(int64_t horizon) {
     uint64_t live_from = sequences_.begin();
     while (!eras_.empty() && eras_.front().stored_at < horizon) {
       live_from = eras_.front().end;
       eras_.pop_front();
     }
+    if (live_from > sequences_.begin()) expiring_ = true;
     sequences_.DropBefore(live_from);
   }
 
   // Forgets the entry stored at `position`, if any: its event was deleted.
+  // Its slot is reclaimed once the position leaves the window.
   void Forget(uint64_t position) {
-    if (sequences_.Get(position) == 0) return;
-    sequences_.Set(position, 0);
-    ++forgotten_;
+    if (sequences_.Get(position) != 0) sequences_.Set(position, 0);
   }
 
   // Starts a transaction: RollBack undoes the inserts made after this.
@@ -193,9 +195,12 @@ class DedupTable {
 
   // Occupied slots, counting dead entries not reclaimed yet.
   size_t size() const { return size_; }
+  // Slots in the table, empty or not.
+  size_t capacity() const { return slots_.size(); }
 
  private:
   static constexpr size_t kMinSlots = 1024;
+  static constexpr int kSweepPerInsert = 8;
   // The inserts at positions before `end`, and from the previous Era's
   // end on, were stored at `stored_at`: a commit stores many events at
   // one time, so times are kept per run of inserts, not per insert.
@@ -250,28 +255,31 @@ class DedupTable {
   size_t Mask() const { return slots_.size() - 1; }
   size_t Home(uint64_t hash) const { return hash & Mask(); }
 
-  // Called when the table is half full: reclaims dead entries if some may
-  // have died since the last time, and doubles the table when live ones
-  // still fill more than a quarter of it.
+  // Called when the table is half full: rebuilds it without its dead
+  // entries, twice as large unless live ones fill under a quarter of it.
   void MakeRoom() {
-    if (sequences_.begin() != reclaimed_below_ || forgotten_ != 0) {
-      Reclaim();
-      if ((size_ + 1) * 4 <= slots_.size()) return;
+    if (!expiring_) return Rehash(slots_.size() * 2);
+    size_t live = 0;
+    for (const Entry& e : slots_) {
+      live += e.hash != 0 && e.position >= sequences_.begin() ? 1 : 0;
     }
-    Rehash(slots_.size() * 2);
+    Rehash((live + 1) * 4 > slots_.size() ? slots_.size() * 2 : slots_.size());
   }
 
-  // Erases every dead entry in one pass over the table.
-  void Reclaim() {
-    for (size_t i = 0; i < slots_.size();) {
-      if (slots_[i].hash != 0 && SequenceOf(slots_[i]) == 0) {
+  // Looks at the next few slots in turn and erases those that expired.
+  // Each insert once expiry has begun moves the sweep on by
+  // kSweepPerInsert slots, so it passes over the whole table while a
+  // fraction of it is inserted: expired entries cannot pile up until the
+  // table looks full, and no pause is spent collecting them at once.
+  void Sweep() {
+    for (int step = 0; step < kSweepPerInsert; ++step) {
+      size_t i = sweep_ & Mask();
+      if (slots_[i].hash != 0 && slots_[i].position < sequences_.begin()) {
         EraseAt(i);  // a later entry may now sit at i: look again
       } else {
-        ++i;
+        ++sweep_;
       }
     }
-    reclaimed_below_ = sequences_.begin();
-    forgotten_ = 0;
   }
 
   // Empties slot `i`, then shifts later entries of its probe run back so
@@ -301,16 +309,14 @@ class DedupTable {
       slots_[i] = e;
       ++size_;
     }
-    reclaimed_below_ = sequences_.begin();
-    forgotten_ = 0;
   }
 
   ZeroedArray<Entry> slots_;
   size_t size_ = 0;
   SequenceRing sequences_;
-  std::deque<Era> eras_;          // oldest first
-  uint64_t reclaimed_below_ = 0;  // the window's start at the last reclaim
-  uint64_t forgotten_ = 0;        // Forget() calls since then
+  std::deque<Era> eras_;   // oldest first
+  bool expiring_ = false;  // entries have expired: inserts sweep
+  size_t sweep_ = 0;       // the next slot the sweep looks at, unmasked
   bool in_transaction_ = false;
   std::vector<uint64_t> added_;  // hashes inserted since Begin()
 };
