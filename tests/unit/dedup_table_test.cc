@@ -11,7 +11,14 @@ namespace {
 
 // The sequence remembered for `hash`, or 0, looked up as the stores do.
 uint64_t Find(DedupTable& table, uint64_t hash) {
-  return table.SequenceOf(*table.Slot(hash));
+  const DedupTable::Stored* found = table.Found(*table.Slot(hash));
+  return found != nullptr ? found->sequence : 0;
+}
+
+// The position remembered for `hash`, or 0.
+uint64_t PositionOf(DedupTable& table, uint64_t hash) {
+  const DedupTable::Stored* found = table.Found(*table.Slot(hash));
+  return found != nullptr ? found->position : 0;
 }
 
 TEST(DedupTable, FindsWhatWasInsertedAndForgetsExpired) {
@@ -19,7 +26,7 @@ TEST(DedupTable, FindsWhatWasInsertedAndForgetsExpired) {
   table.Insert(42, 1, 11, 100);
   table.Insert(43, 2, 12, 200);
   EXPECT_EQ(Find(table, 42), 11u);
-  EXPECT_EQ(table.Slot(42)->position, 1u);
+  EXPECT_EQ(PositionOf(table, 42), 1u);
   EXPECT_EQ(Find(table, 44), 0u);
   table.Expire(150);
   EXPECT_EQ(Find(table, 42), 0u);
@@ -32,7 +39,7 @@ TEST(DedupTable, ExpiryKeepsANewerEntryForTheSameHash) {
   table.Insert(5, 9, 2, 300);  // replaced after the first expired
   table.Expire(200);
   EXPECT_EQ(Find(table, 5), 2u);
-  EXPECT_EQ(table.Slot(5)->position, 9u);
+  EXPECT_EQ(PositionOf(table, 5), 9u);
   EXPECT_EQ(table.size(), 1u);
 }
 
@@ -46,7 +53,6 @@ TEST(DedupTable, RollBackRemovesOnlyTheAbortedEntries) {
   EXPECT_EQ(Find(table, 1), 1u);
   EXPECT_EQ(Find(table, 2), 0u);
   EXPECT_EQ(Find(table, 3), 0u);
-  EXPECT_EQ(table.size(), 1u);
   // The next transaction reuses the positions for other events.
   table.Begin();
   table.Insert(4, 2, 2, 30);
@@ -80,12 +86,13 @@ TEST(DedupTable, SlotThenPutInsertsWithOneProbe) {
   DedupTable table;
   DedupTable::Entry* slot = table.Slot(77);
   EXPECT_EQ(slot->hash, 0u);
-  EXPECT_EQ(table.SequenceOf(*slot), 0u);
+  EXPECT_EQ(table.Found(*slot), nullptr);
   table.Put(slot, 77, 3, 2, 5);
   slot = table.Slot(77);
   ASSERT_EQ(slot->hash, 77u);
-  EXPECT_EQ(slot->position, 3u);
-  EXPECT_EQ(table.SequenceOf(*slot), 2u);
+  ASSERT_NE(table.Found(*slot), nullptr);
+  EXPECT_EQ(table.Found(*slot)->position, 3u);
+  EXPECT_EQ(table.Found(*slot)->sequence, 2u);
   EXPECT_EQ(table.size(), 1u);
 }
 
@@ -99,15 +106,41 @@ TEST(DedupTable, ForgetDropsOnlyThatPosition) {
   EXPECT_EQ(Find(table, 11), 2u);
 }
 
-// Positions a store did not check for duplicates read as unknown.
-TEST(DedupTable, PositionsBetweenInsertsAreNotEntries) {
+// Events a store did not check for duplicates take no room, however many
+// positions they fill between two that were checked, and a forgotten
+// position is found among far-apart ones.
+TEST(DedupTable, PositionsBetweenInsertsTakeNoRoom) {
   DedupTable table;
-  table.Insert(1, 100, 1, 5);
-  table.Insert(2, 105, 2, 5);
+  constexpr uint64_t kFar = uint64_t{1} << 40;
+  for (uint64_t i = 1; i <= 100; ++i) table.Insert(i, i * kFar, i, 5);
   EXPECT_EQ(Find(table, 1), 1u);
-  EXPECT_EQ(Find(table, 2), 2u);
-  DedupTable::Entry fake{3, 103};
-  EXPECT_EQ(table.SequenceOf(fake), 0u);
+  EXPECT_EQ(PositionOf(table, 100), 100 * kFar);
+  table.Forget(37 * kFar);
+  table.Forget(37 * kFar + 1);  // never stored: nothing happens
+  EXPECT_EQ(Find(table, 37), 0u);
+  EXPECT_EQ(Find(table, 36), 36u);
+  EXPECT_EQ(Find(table, 38), 38u);
+}
+
+// A position an aborted transaction had used is found again once the
+// next transaction stores there, and forgetting it forgets the new event.
+TEST(DedupTable, ForgetFindsAPositionReusedAfterARollBack) {
+  DedupTable table;
+  table.Insert(1, 1, 1, 5);
+  table.Begin();
+  table.Insert(2, 2, 2, 5);
+  table.Insert(3, 3, 3, 5);
+  table.RollBack(2);
+  table.Begin();
+  table.Insert(4, 2, 2, 6);
+  table.Insert(5, 3, 3, 6);
+  EXPECT_EQ(PositionOf(table, 4), 2u);
+  table.Forget(2);
+  EXPECT_EQ(Find(table, 4), 0u);
+  EXPECT_EQ(Find(table, 5), 3u);
+  EXPECT_EQ(Find(table, 1), 1u);
+  table.Forget(1);
+  EXPECT_EQ(Find(table, 1), 0u);
 }
 
 // Grows well past the sizes served by huge pages, expires it all, then
@@ -122,7 +155,7 @@ TEST(DedupTable, GrowsLargeEmptiesAndReusesItsSlots) {
   EXPECT_EQ(table.size(), kEntries);
   for (uint64_t i = 1; i <= kEntries; i += 997) {
     ASSERT_EQ(Find(table, hash(i)), i) << i;
-    EXPECT_EQ(table.Slot(hash(i))->position, i);
+    EXPECT_EQ(PositionOf(table, hash(i)), i);
   }
   table.Expire(150);  // the first 149,999
   EXPECT_EQ(Find(table, hash(1)), 0u);
@@ -214,8 +247,10 @@ TEST(DedupTable, MatchesAModelUnderRandomOperations) {
     ASSERT_GE(table.size(), model.size()) << "step " << step;
     for (const auto& [h, stored] : model) {
       DedupTable::Entry* slot = table.Slot(h);
-      ASSERT_EQ(table.SequenceOf(*slot), stored.sequence) << "step " << step;
-      ASSERT_EQ(slot->position, stored.position) << "step " << step;
+      const DedupTable::Stored* found = table.Found(*slot);
+      ASSERT_NE(found, nullptr) << "step " << step;
+      ASSERT_EQ(found->sequence, stored.sequence) << "step " << step;
+      ASSERT_EQ(found->position, stored.position) << "step " << step;
     }
     if (!model.contains(hash)) {
       ASSERT_EQ(Find(table, hash), 0u) << "step " << step;

@@ -36,12 +36,12 @@
 //   Those commits skip LMDB's flush ordering, so such a crash can also
 //   damage the file (LMDB's MDB_NOSYNC caveat); kSync commits use LMDB's
 //   synchronous commit and are safe.
-// - The dedup index is kept in memory (40 to 72 bytes per event stored
-//   within StoreOptions::dedup_window: a 16-byte slot in a table kept a
-//   quarter to half full, and 8 bytes of sequence; at 100,000 events/s a
-//   two-minute window holds 12 million events, 0.5 to 0.9 GB) and rebuilt
-//   at open by reading the log's last window; a long window at a high rate
-//   costs memory and opening time.
+// - The dedup index is kept in memory (48 to 80 bytes per event checked
+//   for duplicates within StoreOptions::dedup_window: a 16-byte slot in a
+//   table kept a quarter to half full, and 16 bytes of position and
+//   sequence; at 100,000 events/s a two-minute window holds 12 million
+//   events, 0.6 to 1 GB) and rebuilt at open by reading the log's last
+//   window; a long window at a high rate costs memory and opening time.
 //   Set dedup_window to zero to turn it off.
 // - Retention and DeleteTopic remove records in small transactions between
 //   append groups, so a topic can briefly hold more than its rule allows.

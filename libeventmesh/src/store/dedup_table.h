@@ -3,12 +3,12 @@
 //
 // An open-addressing table with linear probing over a flat array (the keys
 // are already well-mixed hashes), so an insert or a lookup costs about one
-// cache miss and no allocation. A slot holds only the hash and the log
-// position; the sequence of each position in the window sits in a ring
-// beside the table, written in order. An entry counts while its position
-// is inside the window and not forgotten. Expired entries are erased by a
-// sweep that moves a few slots on with each insert, and dropped when the
-// table is rebuilt.
+// cache miss and no allocation. A slot holds only the hash and the number
+// of the insert; what each insert in the window stored (position and
+// sequence) sits in a ring beside the table, written in order. An entry
+// counts while its insert is inside the window and was neither rolled
+// back nor forgotten. Expired entries are erased by a sweep that moves a
+// few slots on with each insert, and dropped when the table is rebuilt.
 //
 // Not thread-safe: its store serializes every use.
 
@@ -23,7 +23,6 @@
 #include <deque>
 #include <new>
 #include <utility>
-#include <vector>
 
 namespace eventmesh::store_internal {
 
@@ -85,11 +84,17 @@ class ZeroedArray {
 
 class DedupTable {
  public:
-  // A slot: the hash of an event's source and id, and the log position it
-  // was stored at. 16 bytes, four to a cache line: a lookup costs one miss.
+  // A slot: the hash of an event's source and id, and the number of the
+  // insert that put it there (inserts are counted from 0 and never reuse
+  // a number). 16 bytes, four to a cache line: a lookup costs one miss.
   struct Entry {
     uint64_t hash = 0;  // 0 marks an empty slot; DedupHash never returns 0
+    uint64_t insert = 0;
+  };
+  // What an insert remembers: where the event was stored.
+  struct Stored {
     uint64_t position = 0;
+    uint64_t sequence = 0;  // 0 once rolled back or forgotten
   };
 
   DedupTable() : slots_(kMinSlots) {}
@@ -105,7 +110,7 @@ class DedupTable {
   // The slot holding `hash`, or the empty one where an entry for it goes,
   // with room made for that entry: a lookup that may be followed by an
   // insert then probes the table once. The slot stays valid until the
-  // table next changes. Its entry counts only if SequenceOf() says so.
+  // table next changes. Its entry counts only if Found() says so.
   Entry* Slot(uint64_t hash) {
     if ((size_ + 1) * 2 > slots_.size()) MakeRoom();
     size_t i = hash & Mask();
@@ -115,74 +120,59 @@ class DedupTable {
     return &slots_[i];
   }
 
-  // The sequence stored with `slot`'s entry, or 0 when there is none: an
-  // empty slot, or an entry that expired or was forgotten.
-  uint64_t SequenceOf(const Entry& slot) const {
-    if (slot.hash == 0) return 0;
-    return sequences_.Get(slot.position);
+  // Where `slot`'s event was stored, or nullptr when there is none: an
+  // empty slot, or an entry that expired, was rolled back or forgotten.
+  const Stored* Found(const Entry& slot) const {
+    if (slot.hash == 0) return nullptr;
+    const Stored* stored = inserts_.At(slot.insert);
+    return stored != nullptr && stored->sequence != 0 ? stored : nullptr;
   }
 
   // Fills `slot`, which Slot(hash) returned, as Insert does.
   void Put(Entry* slot, uint64_t hash, uint64_t position, uint64_t sequence,
            int64_t stored_at) {
     if (slot->hash == 0) ++size_;
-    *slot = {hash, position};
-    sequences_.Set(position, sequence);
-    if (in_transaction_) added_.push_back(hash);
+    *slot = {hash, inserts_.Push({position, sequence})};
     if (eras_.empty() || eras_.back().stored_at != stored_at) {
-      eras_.push_back({stored_at, position + 1});
+      eras_.push_back({stored_at, inserts_.end()});
     }
-    eras_.back().end = position + 1;
+    eras_.back().end = inserts_.end();
     if (expiring_) Sweep();
   }
 
   // Forgets entries stored before `horizon`. Their slots are reclaimed by
   // the sweep that follows inserts, a few slots at a time.
   void Expire(int64_t horizon) {
-    uint64_t live_from = sequences_.begin();
+    uint64_t live_from = inserts_.begin();
     while (!eras_.empty() && eras_.front().stored_at < horizon) {
       live_from = eras_.front().end;
       eras_.pop_front();
     }
-    if (live_from > sequences_.begin()) expiring_ = true;
-    sequences_.DropBefore(live_from);
+    if (live_from > inserts_.begin()) expiring_ = true;
+    inserts_.DropBefore(live_from);
   }
 
-  // Forgets the entry stored at `position`, if any: its event was deleted.
-  // Its slot is reclaimed once the position leaves the window.
+  // Forgets the entry of the event stored at `position`, if any: it was
+  // deleted. Its slot is reclaimed once the entry expires.
   void Forget(uint64_t position) {
-    if (sequences_.Get(position) != 0) sequences_.Set(position, 0);
+    Stored* stored = inserts_.FindPosition(position);
+    if (stored != nullptr) stored->sequence = 0;
   }
 
   // Starts a transaction: RollBack undoes the inserts made after this.
-  void Begin() {
-    in_transaction_ = true;
-    added_.clear();
-  }
+  void Begin() { transaction_begin_ = inserts_.end(); }
 
-  // Drops the entries inserted since Begin() whose position is at least
-  // `first_position`: an aborted transaction's, whose positions the next
-  // transaction hands out again. Entries they replaced stay gone.
+  // Forgets the entries inserted since Begin() at `first_position` or
+  // later: an aborted transaction's, whose positions the next transaction
+  // hands out again. Entries they replaced stay gone. The forgotten
+  // inserts take the position before `first_position`, which keeps the
+  // ring's positions in order for the ones that reuse theirs.
   void RollBack(uint64_t first_position) {
-    for (auto it = added_.rbegin(); it != added_.rend(); ++it) {
-      size_t i = Home(*it);
-      while (slots_[i].hash != 0 && slots_[i].hash != *it) {
-        i = (i + 1) & Mask();
-      }
-      if (slots_[i].hash != 0 && slots_[i].position >= first_position) {
-        EraseAt(i);
-      }
-    }
-    added_.clear();
-    in_transaction_ = false;
-    sequences_.DropFrom(first_position);
-    while (!eras_.empty() && eras_.back().end > first_position) {
-      uint64_t start =
-          eras_.size() > 1 ? eras_[eras_.size() - 2].end : sequences_.begin();
-      if (start >= first_position) {
-        eras_.pop_back();
-      } else {
-        eras_.back().end = first_position;
+    for (uint64_t i = std::max(transaction_begin_, inserts_.begin());
+         i < inserts_.end(); ++i) {
+      Stored* stored = inserts_.At(i);
+      if (stored->position >= first_position) {
+        *stored = {first_position - 1, 0};
       }
     }
   }
@@ -201,53 +191,63 @@ class DedupTable {
  private:
   static constexpr size_t kMinSlots = 1024;
   static constexpr int kSweepPerInsert = 8;
-  // The inserts at positions before `end`, and from the previous Era's
-  // end on, were stored at `stored_at`: a commit stores many events at
-  // one time, so times are kept per run of inserts, not per insert.
+  // The inserts numbered before `end`, and from the previous Era's end
+  // on, were stored at `stored_at`: a commit stores many events at one
+  // time, so times are kept per run of inserts, not per insert.
   struct Era {
     int64_t stored_at;
     uint64_t end;
   };
 
-  // The sequence stored at each position of the window, in one power-of-
-  // two ring indexed by position: positions come in order, so this costs
-  // eight bytes written in sequence per event, and it tells at once
-  // whether an entry's position is still inside the window.
-  class SequenceRing {
+  // What each insert still in the window remembers, in one power-of-two
+  // ring indexed by the insert's number: 16 bytes written in order per
+  // insert, and the number tells at once whether it is still inside the
+  // window. Positions grow along the ring.
+  class InsertRing {
    public:
     uint64_t begin() const { return begin_; }
-    uint64_t Get(uint64_t position) const {
-      if (position < begin_ || position >= end_) return 0;
-      return ring_[position & (ring_.size() - 1)];
+    uint64_t end() const { return end_; }
+    Stored* At(uint64_t insert) {
+      return insert >= begin_ && insert < end_ ? &Get(insert) : nullptr;
     }
-    // Sets `position`'s sequence; positions after the last one set and
-    // before this one read 0.
-    void Set(uint64_t position, uint64_t sequence) {
-      if (begin_ == end_) begin_ = end_ = position;
-      if (position < begin_) return;  // already expired
-      while (end_ <= position) {
-        if (end_ - begin_ == ring_.size()) Grow();
-        ring_[end_++ & (ring_.size() - 1)] = 0;
+    const Stored* At(uint64_t insert) const {
+      return const_cast<InsertRing*>(this)->At(insert);
+    }
+    uint64_t Push(const Stored& stored) {
+      if (end_ - begin_ == ring_.size()) Grow();
+      Get(end_) = stored;
+      return end_++;
+    }
+    void DropBefore(uint64_t insert) {
+      begin_ = std::min(std::max(begin_, insert), end_);
+    }
+    // The first insert of the event stored at `position`, by binary
+    // search over positions, which never decrease along the ring.
+    Stored* FindPosition(uint64_t position) {
+      uint64_t low = begin_;
+      uint64_t high = end_;
+      while (low < high) {
+        uint64_t middle = low + (high - low) / 2;
+        if (Get(middle).position < position) {
+          low = middle + 1;
+        } else {
+          high = middle;
+        }
       }
-      ring_[position & (ring_.size() - 1)] = sequence;
-    }
-    void DropBefore(uint64_t position) {
-      begin_ = std::min(std::max(begin_, position), end_);
-    }
-    void DropFrom(uint64_t position) {
-      end_ = std::max(std::min(end_, position), begin_);
+      return low < end_ && Get(low).position == position ? &Get(low) : nullptr;
     }
 
    private:
+    Stored& Get(uint64_t insert) { return ring_[insert & (ring_.size() - 1)]; }
     void Grow() {
-      ZeroedArray<uint64_t> bigger(ring_.size() * 2);
-      for (uint64_t p = begin_; p < end_; ++p) {
-        bigger[p & (bigger.size() - 1)] = ring_[p & (ring_.size() - 1)];
+      ZeroedArray<Stored> bigger(ring_.size() * 2);
+      for (uint64_t i = begin_; i < end_; ++i) {
+        bigger[i & (bigger.size() - 1)] = Get(i);
       }
       ring_.swap(bigger);
     }
 
-    ZeroedArray<uint64_t> ring_{kMinSlots};
+    ZeroedArray<Stored> ring_{kMinSlots};
     uint64_t begin_ = 0;
     uint64_t end_ = 0;
   };
@@ -261,7 +261,7 @@ class DedupTable {
     if (!expiring_) return Rehash(slots_.size() * 2);
     size_t live = 0;
     for (const Entry& e : slots_) {
-      live += e.hash != 0 && e.position >= sequences_.begin() ? 1 : 0;
+      live += e.hash != 0 && e.insert >= inserts_.begin() ? 1 : 0;
     }
     Rehash((live + 1) * 4 > slots_.size() ? slots_.size() * 2 : slots_.size());
   }
@@ -274,7 +274,7 @@ class DedupTable {
   void Sweep() {
     for (int step = 0; step < kSweepPerInsert; ++step) {
       size_t i = sweep_ & Mask();
-      if (slots_[i].hash != 0 && slots_[i].position < sequences_.begin()) {
+      if (slots_[i].hash != 0 && slots_[i].insert < inserts_.begin()) {
         EraseAt(i);  // a later entry may now sit at i: look again
       } else {
         ++sweep_;
@@ -303,7 +303,7 @@ class DedupTable {
     old.swap(slots_);
     size_ = 0;
     for (const Entry& e : old) {
-      if (e.hash == 0 || SequenceOf(e) == 0) continue;
+      if (Found(e) == nullptr) continue;
       size_t i = Home(e.hash);
       while (slots_[i].hash != 0) i = (i + 1) & Mask();
       slots_[i] = e;
@@ -313,12 +313,11 @@ class DedupTable {
 
   ZeroedArray<Entry> slots_;
   size_t size_ = 0;
-  SequenceRing sequences_;
-  std::deque<Era> eras_;   // oldest first
-  bool expiring_ = false;  // entries have expired: inserts sweep
-  size_t sweep_ = 0;       // the next slot the sweep looks at, unmasked
-  bool in_transaction_ = false;
-  std::vector<uint64_t> added_;  // hashes inserted since Begin()
+  InsertRing inserts_;
+  std::deque<Era> eras_;            // oldest first
+  bool expiring_ = false;           // entries have expired: inserts sweep
+  size_t sweep_ = 0;                // the next slot the sweep looks at
+  uint64_t transaction_begin_ = 0;  // inserts_.end() at Begin()
 };
 
 }  // namespace eventmesh::store_internal

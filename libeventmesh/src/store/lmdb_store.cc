@@ -1161,9 +1161,9 @@ int LmdbStore::AppendEvent(MDB_cursor* log, MDB_cursor* seq, Event& event,
 int LmdbStore::FindDuplicate(MDB_txn* txn, const Event& event,
                              const DedupTable::Entry& slot,
                              AppendOutcome* outcome) {
-  uint64_t sequence = dedup_.SequenceOf(slot);
-  if (sequence == 0) return 0;  // not seen within the window
-  DedupTable::Entry entry = slot;
+  const DedupTable::Stored* found = dedup_.Found(slot);
+  if (found == nullptr) return 0;  // not seen within the window
+  DedupTable::Stored entry = *found;
   char key_bytes[8];
   PutBigEndian64(entry.position, key_bytes);
   MDB_val key{8, key_bytes}, value;
@@ -1179,7 +1179,7 @@ int LmdbStore::FindDuplicate(MDB_txn* txn, const Event& event,
     }
   }
   outcome->duplicate = true;
-  outcome->sequence = sequence;
+  outcome->sequence = entry.sequence;
   outcome->position = entry.position;
   duplicates_.fetch_add(1, std::memory_order_relaxed);
   return 0;

@@ -276,10 +276,10 @@ AppendOutcome MemoryStore::AppendOneLocked(const std::shared_ptr<Event>& event,
 // within the dedup window.
 bool MemoryStore::FindDuplicateLocked(const DedupTable::Entry& slot,
                                       AppendOutcome* outcome) {
-  uint64_t sequence = dedup_.SequenceOf(slot);
-  if (sequence == 0) return false;  // not seen within the window
-  outcome->sequence = sequence;
-  outcome->position = slot.position;
+  const DedupTable::Stored* found = dedup_.Found(slot);
+  if (found == nullptr) return false;  // not seen within the window
+  outcome->sequence = found->sequence;
+  outcome->position = found->position;
   outcome->duplicate = true;
   ++duplicates_;
   return true;
