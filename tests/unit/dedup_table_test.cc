@@ -53,11 +53,19 @@ TEST(DedupTable, RollBackRemovesOnlyTheAbortedEntries) {
   EXPECT_EQ(Find(table, 1), 1u);
   EXPECT_EQ(Find(table, 2), 0u);
   EXPECT_EQ(Find(table, 3), 0u);
-  // The next transaction reuses the positions for other events.
+  // The next transaction reuses the positions for other events, which
+  // Forget finds by position.
   table.Begin();
   table.Insert(4, 2, 2, 30);
+  table.Insert(5, 3, 3, 30);
   EXPECT_EQ(Find(table, 4), 2u);
+  EXPECT_EQ(PositionOf(table, 4), 2u);
   EXPECT_EQ(Find(table, 2), 0u);
+  table.Forget(2);
+  EXPECT_EQ(Find(table, 4), 0u);
+  EXPECT_EQ(Find(table, 5), 3u);
+  table.Forget(1);
+  EXPECT_EQ(Find(table, 1), 0u);
 }
 
 // The transaction's first group commit may expire old entries after it
@@ -122,27 +130,6 @@ TEST(DedupTable, PositionsBetweenInsertsTakeNoRoom) {
   EXPECT_EQ(Find(table, 38), 38u);
 }
 
-// A position an aborted transaction had used is found again once the
-// next transaction stores there, and forgetting it forgets the new event.
-TEST(DedupTable, ForgetFindsAPositionReusedAfterARollBack) {
-  DedupTable table;
-  table.Insert(1, 1, 1, 5);
-  table.Begin();
-  table.Insert(2, 2, 2, 5);
-  table.Insert(3, 3, 3, 5);
-  table.RollBack(2);
-  table.Begin();
-  table.Insert(4, 2, 2, 6);
-  table.Insert(5, 3, 3, 6);
-  EXPECT_EQ(PositionOf(table, 4), 2u);
-  table.Forget(2);
-  EXPECT_EQ(Find(table, 4), 0u);
-  EXPECT_EQ(Find(table, 5), 3u);
-  EXPECT_EQ(Find(table, 1), 1u);
-  table.Forget(1);
-  EXPECT_EQ(Find(table, 1), 0u);
-}
-
 // Grows well past the sizes served by huge pages, expires it all, then
 // fills again: the dead entries make room instead of the table growing.
 TEST(DedupTable, GrowsLargeEmptiesAndReusesItsSlots) {
@@ -201,7 +188,7 @@ TEST(DedupTable, ASteadyWindowKeepsTheTableSize) {
 
 // Random inserts, expiries, forgets and rolled-back transactions against
 // a std::map model, with hashes that collide in their low bits to
-// exercise probe runs and the reclaiming pass.
+// exercise probe runs, the sweep and the rebuilds.
 TEST(DedupTable, MatchesAModelUnderRandomOperations) {
   struct Stored {
     uint64_t position;
