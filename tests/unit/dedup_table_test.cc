@@ -163,6 +163,21 @@ TEST(DedupTable, GrowsLargeEmptiesAndReusesItsSlots) {
   }
 }
 
+// Reopening a store inserts a whole window at once: Reserve sizes the
+// table for it, and the inserts then grow nothing.
+TEST(DedupTable, ReserveSizesTheTableOnce) {
+  DedupTable table;
+  auto hash = [](uint64_t i) { return i * 0x9E3779B97F4A7C15ull | 1; };
+  table.Insert(hash(1), 1, 1, 5);
+  table.Reserve(100000);
+  size_t reserved = table.capacity();
+  EXPECT_GE(reserved, 2 * 100001u);
+  for (uint64_t i = 2; i <= 100001; ++i) table.Insert(hash(i), i, i, 5);
+  EXPECT_EQ(table.capacity(), reserved);
+  EXPECT_EQ(Find(table, hash(1)), 1u);
+  EXPECT_EQ(Find(table, hash(100001)), 100001u);
+}
+
 // A steady rate through a fixed window: the sweep erases what expires
 // soon after, so the table holds little more than the window and settles
 // at a few times its size.

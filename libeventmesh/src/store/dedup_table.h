@@ -177,6 +177,15 @@ class DedupTable {
     }
   }
 
+  // Makes room for `inserts` more entries, so that inserting them grows
+  // nothing on the way.
+  void Reserve(size_t inserts) {
+    size_t slots = slots_.size();
+    while ((size_ + inserts + 1) * 2 > slots) slots *= 2;
+    if (slots != slots_.size()) Rehash(slots);
+    inserts_.Reserve(inserts);
+  }
+
   // Starts loading the slot where `hash` lives, ahead of a Slot(): the
   // table outgrows the caches, so a lookup is otherwise a memory stall.
   void Prefetch(uint64_t hash) const {
@@ -214,9 +223,14 @@ class DedupTable {
       return const_cast<InsertRing*>(this)->At(insert);
     }
     uint64_t Push(const Stored& stored) {
-      if (end_ - begin_ == ring_.size()) Grow();
+      if (end_ - begin_ == ring_.size()) Grow(ring_.size() * 2);
       Get(end_) = stored;
       return end_++;
+    }
+    void Reserve(size_t more) {
+      size_t size = ring_.size();
+      while (end_ - begin_ + more > size) size *= 2;
+      if (size != ring_.size()) Grow(size);
     }
     void DropBefore(uint64_t insert) {
       begin_ = std::min(std::max(begin_, insert), end_);
@@ -239,8 +253,8 @@ class DedupTable {
 
    private:
     Stored& Get(uint64_t insert) { return ring_[insert & (ring_.size() - 1)]; }
-    void Grow() {
-      ZeroedArray<Stored> bigger(ring_.size() * 2);
+    void Grow(size_t size) {
+      ZeroedArray<Stored> bigger(size);
       for (uint64_t i = begin_; i < end_; ++i) {
         bigger[i & (bigger.size() - 1)] = Get(i);
       }

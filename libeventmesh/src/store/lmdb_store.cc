@@ -756,6 +756,19 @@ Status LmdbStore::RebuildDedup(MDB_txn* txn) {
   int rc = mdb_cursor_open(txn, log_db_, &cursor);
   if (rc != 0) return LmdbStatus(rc, "open a cursor");
   CursorCloser closer(cursor);
+  // The window's records are read first and inserted after, so the table
+  // is sized once (no growing through ever larger copies) and each slot
+  // can be loaded a few inserts ahead.
+  struct Seen {
+    uint64_t hash;
+    uint64_t position;
+    uint64_t sequence;
+    int64_t stored_at;
+  };
+  std::vector<Seen> seen;
+  constexpr uint64_t kMaxReserved = uint64_t{1} << 24;
+  seen.reserve(
+      std::min(next_position_ - std::min(from, next_position_), kMaxReserved));
   std::string start = PositionKey(from);
   MDB_val key = ToVal(start), value;
   for (rc = mdb_cursor_get(cursor, &key, &value, MDB_SET_RANGE); rc == 0;
@@ -764,8 +777,16 @@ Status LmdbStore::RebuildDedup(MDB_txn* txn) {
     if (!ParseLogRecord(ToView(value), &view) || view.dedup_hash == 0) {
       continue;
     }
-    uint64_t position = GetBigEndian64(static_cast<char*>(key.mv_data));
-    dedup_.Insert(view.dedup_hash, position, view.sequence, view.stored_at);
+    seen.push_back({view.dedup_hash,
+                    GetBigEndian64(static_cast<char*>(key.mv_data)),
+                    view.sequence, view.stored_at});
+  }
+  dedup_.Reserve(seen.size());
+  constexpr size_t kAhead = 8;
+  for (size_t i = 0; i < seen.size(); ++i) {
+    if (i + kAhead < seen.size()) dedup_.Prefetch(seen[i + kAhead].hash);
+    dedup_.Insert(seen[i].hash, seen[i].position, seen[i].sequence,
+                  seen[i].stored_at);
   }
   return Status();
 }
