@@ -238,6 +238,8 @@ class DedupTable {
     // The first insert of the event stored at `position`, by binary
     // search over positions, which never decrease along the ring.
     Stored* FindPosition(uint64_t position) {
+      // Most records a deleted topic had lie before the window.
+      if (begin_ == end_ || position < Get(begin_).position) return nullptr;
       uint64_t low = begin_;
       uint64_t high = end_;
       while (low < high) {

@@ -1184,9 +1184,8 @@ int LmdbStore::FindDuplicate(MDB_txn* txn, const Event& event,
                              AppendOutcome* outcome) {
   const DedupTable::Stored* found = dedup_.Found(slot);
   if (found == nullptr) return 0;  // not seen within the window
-  DedupTable::Stored entry = *found;
   char key_bytes[8];
-  PutBigEndian64(entry.position, key_bytes);
+  PutBigEndian64(found->position, key_bytes);
   MDB_val key{8, key_bytes}, value;
   int rc = mdb_get(txn, log_db_, &key, &value);
   if (rc != 0 && rc != MDB_NOTFOUND) return rc;
@@ -1200,8 +1199,8 @@ int LmdbStore::FindDuplicate(MDB_txn* txn, const Event& event,
     }
   }
   outcome->duplicate = true;
-  outcome->sequence = entry.sequence;
-  outcome->position = entry.position;
+  outcome->sequence = found->sequence;
+  outcome->position = found->position;
   duplicates_.fetch_add(1, std::memory_order_relaxed);
   return 0;
 }
