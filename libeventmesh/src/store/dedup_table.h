@@ -101,7 +101,8 @@ class DedupTable {
 
   // Remembers that the event hashing to `hash` was stored at `position`
   // with `sequence` (not 0) at `stored_at`. Positions must grow from one
-  // insert to the next, and times must not go back.
+  // insert to the next (after a RollBack, from its `first_position`), and
+  // times must not go back.
   void Insert(uint64_t hash, uint64_t position, uint64_t sequence,
               int64_t stored_at) {
     Put(Slot(hash), hash, position, sequence, stored_at);
@@ -137,7 +138,7 @@ class DedupTable {
       eras_.push_back({stored_at, inserts_.end()});
     }
     eras_.back().end = inserts_.end();
-    if (expiring_) Sweep();
+    if (Expiring()) Sweep();
   }
 
   // Forgets entries stored before `horizon`. Their slots are reclaimed by
@@ -148,7 +149,6 @@ class DedupTable {
       live_from = eras_.front().end;
       eras_.pop_front();
     }
-    if (live_from > inserts_.begin()) expiring_ = true;
     inserts_.DropBefore(live_from);
   }
 
@@ -220,7 +220,7 @@ class DedupTable {
       return insert >= begin_ && insert < end_ ? &Get(insert) : nullptr;
     }
     const Stored* At(uint64_t insert) const {
-      return const_cast<InsertRing*>(this)->At(insert);
+      return insert >= begin_ && insert < end_ ? &Get(insert) : nullptr;
     }
     uint64_t Push(const Stored& stored) {
       if (end_ - begin_ == ring_.size()) Grow(ring_.size() * 2);
@@ -255,6 +255,9 @@ class DedupTable {
 
    private:
     Stored& Get(uint64_t insert) { return ring_[insert & (ring_.size() - 1)]; }
+    const Stored& Get(uint64_t insert) const {
+      return ring_[insert & (ring_.size() - 1)];
+    }
     void Grow(size_t size) {
       ZeroedArray<Stored> bigger(size);
       for (uint64_t i = begin_; i < end_; ++i) {
@@ -270,11 +273,14 @@ class DedupTable {
 
   size_t Mask() const { return slots_.size() - 1; }
   size_t Home(uint64_t hash) const { return hash & Mask(); }
+  // Whether any entry has expired yet: the window's start has moved on
+  // from the first insert.
+  bool Expiring() const { return inserts_.begin() != 0; }
 
   // Called when the table is half full: rebuilds it without its dead
   // entries, twice as large unless live ones fill under a quarter of it.
   void MakeRoom() {
-    if (!expiring_) return Rehash(slots_.size() * 2);
+    if (!Expiring()) return Rehash(slots_.size() * 2);
     size_t live = 0;
     for (const Entry& e : slots_) {
       live += e.hash != 0 && e.insert >= inserts_.begin() ? 1 : 0;
@@ -331,7 +337,6 @@ class DedupTable {
   size_t size_ = 0;
   InsertRing inserts_;
   std::deque<Era> eras_;            // oldest first
-  bool expiring_ = false;           // entries have expired: inserts sweep
   size_t sweep_ = 0;                // the next slot the sweep looks at
   uint64_t transaction_begin_ = 0;  // inserts_.end() at Begin()
 };
