@@ -510,6 +510,24 @@ TEST_F(FullMapTest, AppendsSucceedAgainAfterRetentionFreesSpace) {
   EXPECT_EQ(topics[0].count, 50u);
 }
 
+// The writer learns what a group asks for as its operations are queued:
+// a kSync append is flushed before it is answered, a kNone one is not, and
+// Flush flushes what kNone left behind.
+TEST_F(LmdbStoreTest, SyncAppendsAndFlushReachTheDisk) {
+  options_.batch_window = std::chrono::hours(1);  // no timer flushes
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  uint64_t syncs = store->Stats().syncs;
+  EM_ASSERT_OK(
+      AppendOne(*store, MakeEvent("s", "none"), Durability::kNone).status);
+  EXPECT_EQ(store->Stats().syncs, syncs);
+  EM_ASSERT_OK(store->Flush());
+  EXPECT_EQ(store->Stats().syncs, syncs + 1);
+  EM_ASSERT_OK(
+      AppendOne(*store, MakeEvent("s", "sync"), Durability::kSync).status);
+  EXPECT_EQ(store->Stats().syncs, syncs + 2);
+}
+
 TEST_F(LmdbStoreTest, BatchAppendsAreFlushedWithinTheWindow) {
   options_.batch_window = std::chrono::milliseconds(20);
   auto store = Open();
